@@ -1,0 +1,130 @@
+/*
+ * api.h: the Tencent Cloud API 3.0 layer. Turns one HTTP request into one
+ * action call: checks the common headers, verifies TC3, applies the rate
+ * limit, parses and type-checks the body against the action's parameter
+ * table, and writes the {"Response":{...,"RequestId":...}} envelope.
+ * Actions (act_*.c) see only struct api_req and the functions below.
+ */
+#ifndef SESD_API_H
+#define SESD_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "api_err.h"
+#include "log.h"
+#include "tc3.h"
+
+struct config;
+struct db;
+struct http_req;
+struct api;
+
+/* JSON types of request parameters (ses-api.md 1.5: strict). */
+enum param_type {
+	P_STR,
+	P_INT,	/* JSON integer */
+	P_BOOL,
+	P_OBJ,	   /* object with fields */
+	P_ARR_STR, /* array of strings */
+	P_ARR_OBJ, /* array of objects with fields */
+};
+
+/* One accepted parameter; tables end with a NULL name. */
+struct param {
+	const char *name;
+	enum param_type type;
+	bool required;
+	enum api_err missing; /* code when absent; API_OK -> MissingParameter */
+	const struct param *fields; /* P_OBJ / P_ARR_OBJ members */
+};
+
+struct api_req;
+typedef void act_fn(struct api_req *req);
+
+struct action {
+	const char *name; /* exact X-TC-Action spelling */
+	act_fn *fn;
+	const struct param *params;
+};
+
+/* What an action may read. Everything is valid until api_reply*(). */
+struct api_req {
+	struct api *api;
+	struct http_req *http;
+	const struct config *cfg; /* pinned for the request's lifetime */
+	struct db *db;
+	const struct action *action;
+	uint64_t app_id;	/* the account: every query filters on it */
+	const char *secret_id;
+	const char *language; /* X-TC-Language or "" */
+	const char *region;
+	yajl_val params; /* the parsed, type-checked body (an object) */
+	char request_id[37];
+	uint64_t started_ms;
+	void *act_state; /* the action's own, freed by its own code */
+};
+
+/* Parameter access by dotted path ("Template.TemplateID"); NULL/false if
+ * absent. Types were checked against the action's table already. */
+yajl_val api_param(const struct api_req *req, const char *path);
+const char *api_str(const struct api_req *req, const char *path);
+bool api_int(const struct api_req *req, const char *path, int64_t *out);
+
+/*
+ * Success: api_reply_begin() returns a generator positioned inside the
+ * open "Response" object; add the action's fields, then api_reply_end()
+ * adds RequestId, sends, and frees req. An action with no fields calls
+ * api_reply_ok().
+ */
+yajl_gen api_reply_begin(struct api_req *req);
+void api_reply_end(struct api_req *req);
+void api_reply_ok(struct api_req *req);
+
+/*
+ * Failure: sends Response.Error {Code, Message} and frees req. fmt may be
+ * NULL for the code's default message.
+ */
+void api_fail(struct api_req *req, enum api_err err, const char *fmt, ...)
+    SESD_PRINTF(3, 4);
+/* A database failure: DB_UNAVAILABLE -> ServiceUnavailable, else
+ * InternalError (logged with the statement's error). */
+struct db_res;
+void api_fail_db(struct api_req *req, const struct db_res *res);
+
+/* Code text of err, e.g. "InvalidParameterValue.TemplateNotExist". */
+const char *api_err_code(enum api_err err);
+
+/* Pagination check shared by the List* actions: Limit 1..100, Offset >= 0,
+ * else FailedOperation.InvalidLimit (sent; returns -1). */
+int api_page(struct api_req *req, int64_t *offset, int64_t *limit);
+
+/* Format helpers for query parameters. */
+void api_fmt_u64(char buf[24], uint64_t v);
+
+/* --- used by main.c and http.c --- */
+
+/* action tables from act_*.c, each terminated by a NULL name */
+extern const struct action act_identity_actions[];
+extern const struct action act_address_actions[];
+extern const struct action act_template_actions[];
+extern const struct action act_receiver_actions[];
+extern const struct action act_blacklist_actions[];
+
+struct api *api_new(struct db *db);
+void api_free(struct api *api);
+/* Swaps in a new configuration; requests in flight keep the old one until
+ * they finish. Takes ownership of cfg. */
+void api_set_config(struct api *api, struct config *cfg);
+const struct config *api_config(const struct api *api);
+/* Requests accepted and not yet answered (graceful shutdown waits). */
+size_t api_inflight(const struct api *api);
+
+/* Called by http.c for each complete request. */
+void api_handle(struct api *api, struct http_req *http);
+
+#endif

@@ -1,0 +1,681 @@
+/*
+ * db.c: the pool of asynchronous libpq connections and the synchronous
+ * schema check/migration run at start-up. Statements are prepared lazily
+ * per connection; results are handed to the caller's callback and cleared
+ * right after it returns. Nothing here knows what the SQL means: the
+ * db_<family>.c files own the statements. The only file with libpq-fe.h.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "migrate.h"
+#include "util.h"
+
+enum conn_state {
+	CONN_DOWN,	 /* closed; the reconnect timer is armed */
+	CONN_CONNECTING, /* PQconnectPoll in progress */
+	CONN_IDLE,	 /* ready for a statement */
+	CONN_PREPARING,	 /* PQsendPrepare sent for cur's statement */
+	CONN_BUSY,	 /* cur's statement sent, collecting its result */
+};
+
+struct query {
+	TAILQ_ENTRY(query) entry;
+	struct db_stmt *st;
+	char **params;
+	db_done_fn *done;
+	void *arg;
+};
+TAILQ_HEAD(query_list, query);
+
+struct conn {
+	struct db *db;
+	int slot;
+	PGconn *pg;
+	enum conn_state state;
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_retry;
+	struct query *cur;
+	PGresult *result;   /* first result of cur */
+	bool *prepared;	    /* indexed by db_stmt.id */
+	size_t nprepared;
+};
+
+struct db {
+	struct event_base *base;
+	char *conninfo;
+	char *options; /* "-c TimeZone=..." */
+	int pool_size;
+	int reconnect_interval;
+	struct conn *conns;
+	struct query_list queue;
+	size_t queue_len;
+	struct query_list failed; /* answered DB_UNAVAILABLE on the next turn */
+	struct event *ev_failed;
+	int last_stmt_id;
+};
+
+/* What callers see: the public part first, then our PGresult. */
+struct db_res_priv {
+	struct db_res pub;
+	PGresult *r;
+};
+
+static const char *state_names[] = {"down", "connecting", "idle",
+    "preparing", "busy"};
+
+static void conn_set_state(struct conn *, enum conn_state);
+static void conn_connect(struct conn *);
+static void conn_retry_cb(evutil_socket_t, short, void *);
+static void conn_poll_cb(evutil_socket_t, short, void *);
+static void conn_read_cb(evutil_socket_t, short, void *);
+static void conn_write_cb(evutil_socket_t, short, void *);
+static void conn_broken(struct conn *, const char *);
+static void conn_send(struct conn *);
+static void conn_flush(struct conn *);
+static void db_dispatch(struct db *);
+static void db_fail_all(struct db *);
+static void failed_cb(evutil_socket_t, short, void *);
+static void query_finish(struct query *, struct db_res_priv *);
+static void query_free(struct query *);
+static int conns_usable(const struct db *);
+
+struct db *
+db_new(struct event_base *base, const char *conninfo, const char *time_zone,
+    int pool_size, int reconnect_interval)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+
+	db->base = base;
+	db->conninfo = xstrdup(conninfo);
+	db->options = xasprintf("-c TimeZone=%s", time_zone);
+	db->pool_size = pool_size;
+	db->reconnect_interval = reconnect_interval;
+	TAILQ_INIT(&db->queue);
+	TAILQ_INIT(&db->failed);
+	db->ev_failed = event_new(base, -1, 0, failed_cb, db);
+	db->conns = xcalloc((size_t)pool_size, sizeof(struct conn));
+	for (int i = 0; i < pool_size; i++) {
+		struct conn *c = &db->conns[i];
+		c->db = db;
+		c->slot = i;
+		c->state = CONN_DOWN;
+		c->ev_retry = evtimer_new(base, conn_retry_cb, c);
+	}
+	return db;
+}
+
+void
+db_start(struct db *db)
+{
+	for (int i = 0; i < db->pool_size; i++)
+		conn_connect(&db->conns[i]);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->ev_read) {
+		event_free(c->ev_read);
+		c->ev_read = NULL;
+	}
+	if (c->ev_write) {
+		event_free(c->ev_write);
+		c->ev_write = NULL;
+	}
+	if (c->result) {
+		PQclear(c->result);
+		c->result = NULL;
+	}
+	if (c->pg) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	free(c->prepared);
+	c->prepared = NULL;
+	c->nprepared = 0;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	for (int i = 0; i < db->pool_size; i++) {
+		struct conn *c = &db->conns[i];
+		conn_close(c);
+		if (c->cur) {
+			TAILQ_INSERT_TAIL(&db->failed, c->cur, entry);
+			c->cur = NULL;
+		}
+		event_free(c->ev_retry);
+	}
+	TAILQ_CONCAT(&db->failed, &db->queue, entry);
+	db->queue_len = 0;
+	failed_cb(-1, 0, db);
+	event_free(db->ev_failed);
+	free(db->conns);
+	free(db->conninfo);
+	free(db->options);
+	free(db);
+}
+
+static void
+conn_set_state(struct conn *c, enum conn_state s)
+{
+	if (c->state != s)
+		log_debug("db[%d]: %s -> %s", c->slot, state_names[c->state],
+		    state_names[s]);
+	c->state = s;
+}
+
+static void
+conn_connect(struct conn *c)
+{
+	const char *keys[] = {"dbname", "options", "application_name",
+	    "connect_timeout", NULL};
+	const char *vals[] = {c->db->conninfo, c->db->options, "sesd", "5",
+	    NULL};
+
+	conn_close(c);
+	c->pg = PQconnectStartParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+		conn_broken(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		return;
+	}
+	conn_set_state(c, CONN_CONNECTING);
+	/* libpq wants a first poll as if the socket were writable */
+	conn_poll_cb(PQsocket(c->pg), EV_WRITE, c);
+}
+
+static void
+conn_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	PostgresPollingStatusType st;
+
+	(void)fd;
+	(void)what;
+	if (c->ev_read) {
+		event_free(c->ev_read);
+		c->ev_read = NULL;
+	}
+	st = PQconnectPoll(c->pg);
+	switch (st) {
+	case PGRES_POLLING_READING:
+	case PGRES_POLLING_WRITING:
+		/* the socket may change between attempts: watch the current */
+		c->ev_read = event_new(c->db->base, PQsocket(c->pg),
+		    st == PGRES_POLLING_READING ? EV_READ : EV_WRITE,
+		    conn_poll_cb, c);
+		event_add(c->ev_read, NULL);
+		return;
+	case PGRES_POLLING_OK:
+		break;
+	default:
+		conn_broken(c, PQerrorMessage(c->pg));
+		return;
+	}
+	if (PQsetnonblocking(c->pg, 1) != 0) {
+		conn_broken(c, PQerrorMessage(c->pg));
+		return;
+	}
+	c->ev_read = event_new(c->db->base, PQsocket(c->pg), EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	c->ev_write = event_new(c->db->base, PQsocket(c->pg), EV_WRITE,
+	    conn_write_cb, c);
+	event_add(c->ev_read, NULL);
+	log_info("db[%d]: connected", c->slot);
+	conn_set_state(c, CONN_IDLE);
+	db_dispatch(c->db);
+}
+
+static void
+conn_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_connect(arg);
+}
+
+/* The connection failed or broke: answer its statement, close, retry. */
+static void
+conn_broken(struct conn *c, const char *why)
+{
+	struct timeval tv = {c->db->reconnect_interval, 0};
+	char msg[256];
+	size_t n;
+
+	snprintf(msg, sizeof(msg), "%s", why ? why : "connection lost");
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	if (c->state != CONN_DOWN && c->state != CONN_CONNECTING)
+		log_warn("db[%d]: connection lost: %s", c->slot, msg);
+	else
+		log_debug("db[%d]: connect failed: %s", c->slot, msg);
+	if (c->cur) {
+		TAILQ_INSERT_TAIL(&c->db->failed, c->cur, entry);
+		event_active(c->db->ev_failed, 0, 0);
+		c->cur = NULL;
+	}
+	conn_close(c);
+	conn_set_state(c, CONN_DOWN);
+	evtimer_add(c->ev_retry, &tv);
+	if (conns_usable(c->db) == 0)
+		db_fail_all(c->db);
+}
+
+static int
+conns_usable(const struct db *db)
+{
+	int n = 0;
+	for (int i = 0; i < db->pool_size; i++)
+		if (db->conns[i].state != CONN_DOWN)
+			n++;
+	return n;
+}
+
+int
+db_ready_count(const struct db *db)
+{
+	int n = 0;
+	for (int i = 0; i < db->pool_size; i++)
+		if (db->conns[i].state >= CONN_IDLE)
+			n++;
+	return n;
+}
+
+size_t
+db_queue_len(const struct db *db)
+{
+	return db->queue_len;
+}
+
+void
+db_query(struct db *db, struct db_stmt *st, const char *const *params,
+    db_done_fn *done, void *arg)
+{
+	struct query *q = xcalloc(1, sizeof(*q));
+
+	if (st->id == 0)
+		st->id = ++db->last_stmt_id;
+	q->st = st;
+	q->done = done;
+	q->arg = arg;
+	q->params = xcalloc((size_t)st->nparams + 1, sizeof(char *));
+	for (int i = 0; i < st->nparams; i++)
+		q->params[i] = params[i] ? xstrdup(params[i]) : NULL;
+	if (conns_usable(db) == 0) {
+		TAILQ_INSERT_TAIL(&db->failed, q, entry);
+		event_active(db->ev_failed, 0, 0);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&db->queue, q, entry);
+	db->queue_len++;
+	db_dispatch(db);
+}
+
+static void
+db_dispatch(struct db *db)
+{
+	for (int i = 0; i < db->pool_size && !TAILQ_EMPTY(&db->queue); i++) {
+		struct conn *c = &db->conns[i];
+		if (c->state != CONN_IDLE)
+			continue;
+		c->cur = TAILQ_FIRST(&db->queue);
+		TAILQ_REMOVE(&db->queue, c->cur, entry);
+		db->queue_len--;
+		conn_send(c);
+	}
+}
+
+static bool
+conn_has_prepared(struct conn *c, int id)
+{
+	return (size_t)id < c->nprepared && c->prepared[id];
+}
+
+static void
+conn_send(struct conn *c)
+{
+	struct db_stmt *st = c->cur->st;
+	int ok;
+
+	if (!conn_has_prepared(c, st->id)) {
+		ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
+		conn_set_state(c, CONN_PREPARING);
+	} else {
+		ok = PQsendQueryPrepared(c->pg, st->name, st->nparams,
+		    (const char *const *)c->cur->params, NULL, NULL, 0);
+		conn_set_state(c, CONN_BUSY);
+	}
+	if (!ok) {
+		conn_broken(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_flush(c);
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	int r = PQflush(c->pg);
+	if (r < 0)
+		conn_broken(c, PQerrorMessage(c->pg));
+	else if (r > 0)
+		event_add(c->ev_write, NULL);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush(arg);
+}
+
+static bool
+sqlstate_means_gone(const char *s)
+{
+	/* 08: connection exception; 57P: operator intervention (shutdown) */
+	return s && (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	PGresult *r;
+
+	(void)fd;
+	(void)what;
+	if (!PQconsumeInput(c->pg)) {
+		conn_broken(c, PQerrorMessage(c->pg));
+		return;
+	}
+	if (c->cur == NULL) {
+		/* idle: a notice or the server going away */
+		if (PQstatus(c->pg) == CONNECTION_BAD)
+			conn_broken(c, PQerrorMessage(c->pg));
+		return;
+	}
+	while (!PQisBusy(c->pg)) {
+		r = PQgetResult(c->pg);
+		if (r != NULL) {
+			if (c->result == NULL)
+				c->result = r;
+			else
+				PQclear(r);
+			continue;
+		}
+		/* the statement is complete */
+		PGresult *res = c->result;
+		ExecStatusType es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+					: NULL;
+		bool failed = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
+
+		c->result = NULL;
+		if (failed && sqlstate_means_gone(state)) {
+			PQclear(res);
+			conn_broken(c, "server closed the session");
+			return;
+		}
+		if (c->state == CONN_PREPARING && !failed) {
+			PQclear(res);
+			if ((size_t)c->cur->st->id >= c->nprepared) {
+				size_t n = (size_t)c->cur->st->id + 16;
+				c->prepared = xrealloc(c->prepared, n);
+				memset(c->prepared + c->nprepared, 0,
+				    n - c->nprepared);
+				c->nprepared = n;
+			}
+			c->prepared[c->cur->st->id] = true;
+			conn_send(c);
+			return;
+		}
+		struct query *q = c->cur;
+		struct db_res_priv p = {{0}, res};
+		c->cur = NULL;
+		conn_set_state(c, CONN_IDLE);
+		p.pub.status = failed ? DB_FAIL : DB_OK;
+		if (state)
+			snprintf(p.pub.sqlstate, sizeof(p.pub.sqlstate), "%s",
+			    state);
+		if (failed) {
+			p.pub.errmsg = res ? PQresultErrorMessage(res)
+					   : PQerrorMessage(c->pg);
+			log_debug("db[%d]: %s failed: %s", c->slot, q->st->name,
+			    p.pub.errmsg);
+		} else {
+			p.pub.nrows = PQntuples(res);
+			p.pub.ncols = PQnfields(res);
+			p.pub.affected = strtoll(PQcmdTuples(res), NULL, 10);
+		}
+		query_finish(q, &p);
+		PQclear(res);
+		db_dispatch(c->db);
+		return;
+	}
+}
+
+static void
+query_free(struct query *q)
+{
+	for (int i = 0; i < q->st->nparams; i++)
+		free(q->params[i]);
+	free(q->params);
+	free(q);
+}
+
+static void
+query_finish(struct query *q, struct db_res_priv *p)
+{
+	q->done(&p->pub, q->arg);
+	query_free(q);
+}
+
+static void
+db_fail_all(struct db *db)
+{
+	if (TAILQ_EMPTY(&db->queue))
+		return;
+	TAILQ_CONCAT(&db->failed, &db->queue, entry);
+	db->queue_len = 0;
+	event_active(db->ev_failed, 0, 0);
+}
+
+static void
+failed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	struct query *q;
+
+	(void)fd;
+	(void)what;
+	while ((q = TAILQ_FIRST(&db->failed)) != NULL) {
+		struct db_res_priv p = {{0}, NULL};
+		TAILQ_REMOVE(&db->failed, q, entry);
+		p.pub.status = DB_UNAVAILABLE;
+		p.pub.errmsg = "database unavailable";
+		query_finish(q, &p);
+	}
+}
+
+const char *
+db_val(const struct db_res *res, int row, int col)
+{
+	const struct db_res_priv *p = (const struct db_res_priv *)res;
+	SESD_ASSERT(p->r && row < res->nrows && col < res->ncols);
+	if (PQgetisnull(p->r, row, col))
+		return NULL;
+	return PQgetvalue(p->r, row, col);
+}
+
+size_t
+db_len(const struct db_res *res, int row, int col)
+{
+	const struct db_res_priv *p = (const struct db_res_priv *)res;
+	SESD_ASSERT(p->r && row < res->nrows && col < res->ncols);
+	return (size_t)PQgetlength(p->r, row, col);
+}
+
+int64_t
+db_int(const struct db_res *res, int row, int col)
+{
+	const char *v = db_val(res, row, col);
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+bool
+db_bool(const struct db_res *res, int row, int col)
+{
+	const char *v = db_val(res, row, col);
+	return v && v[0] == 't';
+}
+
+void
+db_array_text(struct buf *out, const char *const *items, size_t n)
+{
+	buf_addc(out, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(out, ',');
+		buf_addc(out, '"');
+		for (const char *s = items[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				buf_addc(out, '\\');
+			buf_addc(out, *s);
+		}
+		buf_addc(out, '"');
+	}
+	buf_addc(out, '}');
+}
+
+/* --- start-up: schema version and migrations (blocking by design) --- */
+
+static int
+exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int
+schema_current(PGconn *pg, int *version, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, "SELECT to_regclass('schema_version') IS NULL");
+	bool missing;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	missing = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (missing) {
+		*version = -1;
+		return 0;
+	}
+	r = PQexec(pg, "SELECT coalesce(max(version), 0) FROM schema_version");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	*version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+int
+db_schema(const char *conninfo, bool apply, char *err, size_t errlen)
+{
+	const char *keys[] = {"dbname", "application_name", "connect_timeout",
+	    NULL};
+	const char *vals[] = {conninfo, "sesd", "10", NULL};
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	int version, rc = -1;
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		snprintf(err, errlen, "cannot connect to the database: %s",
+		    PQerrorMessage(pg));
+		goto out;
+	}
+	/* two nodes migrating at once: the second waits, then finds nothing */
+	if (exec_ok(pg, "SELECT pg_advisory_lock(7355608)", err, errlen) < 0)
+		goto out;
+	if (schema_current(pg, &version, err, errlen) < 0)
+		goto out;
+	if (!apply) {
+		if (version != migrations_version) {
+			snprintf(err, errlen,
+			    "database schema is at version %d, this sesd needs "
+			    "%d: run sesd --migrate",
+			    version < 0 ? 0 : version, migrations_version);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (version > migrations_version) {
+		snprintf(err, errlen,
+		    "database schema is at version %d, newer than this sesd "
+		    "(%d)",
+		    version, migrations_version);
+		goto out;
+	}
+	if (version < 0 &&
+	    exec_ok(pg,
+		"CREATE TABLE schema_version (version integer PRIMARY KEY, "
+		"name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT "
+		"now())",
+		err, errlen) < 0)
+		goto out;
+	for (int i = 0; i < migrations_count; i++) {
+		const struct migration *m = &migrations[i];
+		char vbuf[16];
+		const char *params[] = {vbuf, m->name};
+		if (m->version <= version)
+			continue;
+		snprintf(vbuf, sizeof(vbuf), "%d", m->version);
+		if (exec_ok(pg, "BEGIN", err, errlen) < 0)
+			goto out;
+		if (exec_ok(pg, m->sql, err, errlen) < 0) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "%s: %s", m->name, why);
+			goto out;
+		}
+		PGresult *r = PQexecParams(pg,
+		    "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
+		    2, NULL, params, NULL, NULL, 0);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok || exec_ok(pg, "COMMIT", err, errlen) < 0)
+			goto out;
+		log_info("migrate: applied %s", m->name);
+	}
+	rc = 0;
+out:
+	PQfinish(pg);
+	return rc;
+}

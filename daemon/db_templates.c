@@ -1,0 +1,38 @@
+/*
+ * db_templates.c: every statement on the templates table. Each one
+ * filters on app_id, so no account reaches another's templates.
+ */
+#include "db_templates.h"
+
+struct db_stmt db_templates_insert = {"templates_insert",
+    "INSERT INTO templates (app_id, name, html, text_body, variables, "
+    "status, review_reason) "
+    "SELECT $1, $2, $3, $4, $5::text[], $6, $7 "
+    "WHERE (SELECT count(*) FROM templates WHERE app_id = $1) < $8 "
+    "RETURNING id",
+    8, 0};
+
+struct db_stmt db_templates_get = {"templates_get",
+    "SELECT name, html, text_body, status FROM templates "
+    "WHERE app_id = $1 AND id = $2",
+    2, 0};
+
+struct db_stmt db_templates_list = {"templates_list",
+    "SELECT c.total, t.id, t.name, t.status, t.review_reason, t.created "
+    "FROM (SELECT count(*) AS total FROM templates WHERE app_id = $1) c "
+    "LEFT JOIN LATERAL (SELECT id, name, status, review_reason, "
+    "  extract(epoch FROM created_at)::bigint AS created "
+    "  FROM templates WHERE app_id = $1 "
+    "  ORDER BY id DESC LIMIT $2 OFFSET $3) t ON true",
+    3, 0};
+
+struct db_stmt db_templates_update = {"templates_update",
+    "UPDATE templates SET name = $3, html = $4, text_body = $5, "
+    "variables = $6::text[], status = $7, review_reason = $8, "
+    "updated_at = now() "
+    "WHERE app_id = $1 AND id = $2 RETURNING id",
+    8, 0};
+
+struct db_stmt db_templates_delete = {"templates_delete",
+    "DELETE FROM templates WHERE app_id = $1 AND id = $2 RETURNING id", 2,
+    0};

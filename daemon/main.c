@@ -1,0 +1,223 @@
+/*
+ * main.c: command line, start-up order, signals and shutdown.
+ *   sesd [-c FILE]            run in the foreground (systemd, make run)
+ *   sesd -n [-c FILE]         check the configuration and exit
+ *   sesd --migrate [-c FILE]  apply pending sql/ migrations and exit
+ * Start: config, schema version check, database pool, API listener.
+ * SIGHUP reloads config and credentials; SIGTERM/SIGINT stop accepting,
+ * let requests in flight finish (at most [sesd] shutdown_timeout), exit.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "/etc/sesd/sesd.conf"
+
+struct sesd {
+	struct event_base *base;
+	const char *config_path;
+	struct db *db;
+	struct api *api;
+	struct http *http;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
+	uint64_t stop_deadline_ms;
+	bool stopping;
+};
+
+static void usage(void) SESD_NORETURN;
+static struct config *load_config(const char *, bool);
+static void signal_term_cb(evutil_socket_t, short, void *);
+static void signal_hup_cb(evutil_socket_t, short, void *);
+static void drain_cb(evutil_socket_t, short, void *);
+static void api_http_cb(struct http_req *, void *);
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sesd [-c FILE]             run (default " DEFAULT_CONFIG
+	    ")\n"
+	    "       sesd -n [-c FILE]          check the configuration\n"
+	    "       sesd --migrate [-c FILE]   apply database migrations\n"
+	    "       sesd -V                    print the version\n");
+	exit(2);
+}
+
+static struct config *
+load_config(const char *path, bool fatal_on_error)
+{
+	char err[512];
+	struct config *cfg = config_load(path, err, sizeof(err));
+	if (cfg == NULL) {
+		if (fatal_on_error)
+			fatalx("%s", err);
+		log_error("config: %s; keeping the running configuration", err);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void
+apply_log_level(const struct config *cfg)
+{
+	int lvl = log_level_from_text(cfg->log_level);
+	log_set_level(lvl < 0 ? LOG_LVL_INFO : (enum log_level)lvl);
+}
+
+static void
+api_http_cb(struct http_req *r, void *arg)
+{
+	api_handle(arg, r);
+}
+
+static void
+signal_term_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct sesd *sd = arg;
+	struct timeval tv = {0, 100 * 1000};
+
+	(void)what;
+	if (sd->stopping) {
+		log_warn("signal %d again: exiting now", (int)sig);
+		event_base_loopbreak(sd->base);
+		return;
+	}
+	sd->stopping = true;
+	log_info("signal %d: no new requests; waiting for %zu in flight",
+	    (int)sig, api_inflight(sd->api));
+	http_stop_accepting(sd->http);
+	sd->stop_deadline_ms =
+	    now_ms() + (uint64_t)api_config(sd->api)->shutdown_timeout * 1000;
+	sd->ev_drain = event_new(sd->base, -1, EV_PERSIST, drain_cb, sd);
+	event_add(sd->ev_drain, &tv);
+	drain_cb(-1, 0, sd);
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sesd *sd = arg;
+
+	(void)fd;
+	(void)what;
+	if (api_inflight(sd->api) == 0) {
+		event_base_loopbreak(sd->base);
+	} else if (now_ms() >= sd->stop_deadline_ms) {
+		log_warn("shutdown_timeout reached with %zu requests in flight",
+		    api_inflight(sd->api));
+		event_base_loopbreak(sd->base);
+	}
+}
+
+static void
+signal_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct sesd *sd = arg;
+	struct config *cfg;
+
+	(void)sig;
+	(void)what;
+	if ((cfg = load_config(sd->config_path, false)) == NULL)
+		return;
+	config_keep_restart_keys(api_config(sd->api), cfg);
+	apply_log_level(cfg);
+	http_set_limits(sd->http, cfg->api_max_body, cfg->api_timeout);
+	api_set_config(sd->api, cfg);
+	log_info("configuration reloaded from %s (%zu credentials)",
+	    sd->config_path, cfg->ncreds);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"migrate", no_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sesd sd = {0};
+	struct config *cfg;
+	bool check_only = false, migrate = false;
+	char err[512];
+	int ch;
+
+	sd.config_path = DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': sd.config_path = optarg; break;
+		case 'n': check_only = true; break;
+		case 'M': migrate = true; break;
+		case 'V': printf("sesd %s\n", SESD_VERSION); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	cfg = load_config(sd.config_path, true);
+	if (check_only) {
+		printf("configuration OK\n");
+		config_free(cfg);
+		return 0;
+	}
+	apply_log_level(cfg);
+	if (migrate) {
+		if (db_schema(cfg->db_conninfo, true, err, sizeof(err)) < 0)
+			fatalx("migrate: %s", err);
+		log_info("database schema at version %d", migrations_version);
+		config_free(cfg);
+		return 0;
+	}
+	if (db_schema(cfg->db_conninfo, false, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((sd.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	sd.db = db_new(sd.base, cfg->db_conninfo, cfg->time_zone,
+	    cfg->db_pool_size, cfg->db_reconnect_interval);
+	db_start(sd.db);
+	sd.api = api_new(sd.db);
+	api_set_config(sd.api, cfg);
+	sd.http = http_new(sd.base, api_http_cb, sd.api);
+	if (http_listen(sd.http, cfg->api_listen, cfg->api_max_body,
+		cfg->api_timeout, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	sd.ev_term = evsignal_new(sd.base, SIGTERM, signal_term_cb, &sd);
+	sd.ev_int = evsignal_new(sd.base, SIGINT, signal_term_cb, &sd);
+	sd.ev_hup = evsignal_new(sd.base, SIGHUP, signal_hup_cb, &sd);
+	event_add(sd.ev_term, NULL);
+	event_add(sd.ev_int, NULL);
+	event_add(sd.ev_hup, NULL);
+	log_info("sesd %s ready: api on %s, schema version %d", SESD_VERSION,
+	    cfg->api_listen, migrations_version);
+
+	event_base_dispatch(sd.base);
+
+	log_info("sesd stopping");
+	/* the pool answers queries still pending, and their requests reply
+	 * through the api and http objects, so those go last */
+	db_free(sd.db);
+	api_free(sd.api);
+	http_free(sd.http);
+	event_free(sd.ev_term);
+	event_free(sd.ev_int);
+	event_free(sd.ev_hup);
+	if (sd.ev_drain)
+		event_free(sd.ev_drain);
+	event_base_free(sd.base);
+	log_info("sesd stopped");
+	return 0;
+}
