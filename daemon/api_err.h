@@ -47,6 +47,8 @@
 	X(E_OPERATION_DENIED, "OperationDenied", "The operation is denied.")   \
 	X(E_RESOURCE_NOT_FOUND, "ResourceNotFound",                            \
 	    "The resource does not exist.")                                    \
+	X(E_UNSUPPORTED_OPERATION, "UnsupportedOperation",                     \
+	    "The operation is not supported.")                                 \
 	/* identities */                                                       \
 	X(E_INVALID_IDENTITY, "InvalidParameterValue.InvalidEmailIdentity",    \
 	    "The domain is not valid.")                                        \

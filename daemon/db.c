@@ -256,6 +256,10 @@ conn_broken(struct conn *c, const char *why)
 	size_t n;
 
 	snprintf(msg, sizeof(msg), "%s", why ? why : "connection lost");
+	/* libpq's text spans lines ("\n\tThis probably means..."): one line */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
@@ -299,6 +303,12 @@ size_t
 db_queue_len(const struct db *db)
 {
 	return db->queue_len;
+}
+
+struct event_base *
+db_event_base(const struct db *db)
+{
+	return db->base;
 }
 
 void

@@ -74,6 +74,9 @@ bool db_bool(const struct db_res *res, int row, int col);   /* 't' */
 int db_ready_count(const struct db *db);
 /* Queries waiting for a connection. */
 size_t db_queue_len(const struct db *db);
+/* The loop the pool runs on, for modules that hand work to a thread and
+ * need their result back on it (bgwork.c). Borrowed. */
+struct event_base *db_event_base(const struct db *db);
 
 /*
  * Synchronous, for start-up and `sesd --migrate` only (never on the loop):
