@@ -559,13 +559,19 @@ db_array_text(struct buf *out, const char *const *items, size_t n)
 {
 	buf_addc(out, '{');
 	for (size_t i = 0; i < n; i++) {
+		const char *s = items[i];
 		if (i)
 			buf_addc(out, ',');
 		buf_addc(out, '"');
-		for (const char *s = items[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				buf_addc(out, '\\');
-			buf_addc(out, *s);
+		/* copy runs between the two characters that need a backslash */
+		for (;;) {
+			size_t run = strcspn(s, "\"\\");
+			buf_add(out, s, run);
+			s += run;
+			if (*s == '\0')
+				break;
+			buf_addc(out, '\\');
+			buf_addc(out, *s++);
 		}
 		buf_addc(out, '"');
 	}
