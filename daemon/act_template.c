@@ -19,7 +19,7 @@
 #include "render.h"
 #include "util.h"
 
-#define TEMPLATE_NAME_MAX 100
+#define TEMPLATE_NAME_MAX  100
 #define REVIEW_AUTO_REASON "approved automatically ([templates] review = auto)"
 
 static void act_create(struct api_req *);
@@ -29,42 +29,42 @@ static void act_update(struct api_req *);
 static void act_delete(struct api_req *);
 
 static const struct param content_fields[] = {
-	{"Html", P_STR, false, API_OK, NULL},
-	{"Text", P_STR, false, API_OK, NULL},
-	{NULL, 0, false, API_OK, NULL},
+    {"Html", P_STR, false, API_OK, NULL},
+    {"Text", P_STR, false, API_OK, NULL},
+    {NULL, 0, false, API_OK, NULL},
 };
 
 static const struct param create_params[] = {
-	{"TemplateName", P_STR, true, API_OK, NULL},
-	{"TemplateContent", P_OBJ, true, API_OK, content_fields},
-	{NULL, 0, false, API_OK, NULL},
+    {"TemplateName", P_STR, true, API_OK, NULL},
+    {"TemplateContent", P_OBJ, true, API_OK, content_fields},
+    {NULL, 0, false, API_OK, NULL},
 };
 
 static const struct param id_params[] = {
-	{"TemplateID", P_INT, true, API_OK, NULL},
-	{NULL, 0, false, API_OK, NULL},
+    {"TemplateID", P_INT, true, API_OK, NULL},
+    {NULL, 0, false, API_OK, NULL},
 };
 
 static const struct param list_params[] = {
-	{"Limit", P_INT, true, API_OK, NULL},
-	{"Offset", P_INT, true, API_OK, NULL},
-	{NULL, 0, false, API_OK, NULL},
+    {"Limit", P_INT, true, API_OK, NULL},
+    {"Offset", P_INT, true, API_OK, NULL},
+    {NULL, 0, false, API_OK, NULL},
 };
 
 static const struct param update_params[] = {
-	{"TemplateContent", P_OBJ, true, API_OK, content_fields},
-	{"TemplateID", P_INT, true, API_OK, NULL},
-	{"TemplateName", P_STR, true, API_OK, NULL},
-	{NULL, 0, false, API_OK, NULL},
+    {"TemplateContent", P_OBJ, true, API_OK, content_fields},
+    {"TemplateID", P_INT, true, API_OK, NULL},
+    {"TemplateName", P_STR, true, API_OK, NULL},
+    {NULL, 0, false, API_OK, NULL},
 };
 
 const struct action act_template_actions[] = {
-	{"CreateEmailTemplate", act_create, create_params},
-	{"GetEmailTemplate", act_get, id_params},
-	{"ListEmailTemplates", act_list, list_params},
-	{"UpdateEmailTemplate", act_update, update_params},
-	{"DeleteEmailTemplate", act_delete, id_params},
-	{NULL, NULL, NULL},
+    {"CreateEmailTemplate", act_create, create_params},
+    {"GetEmailTemplate", act_get, id_params},
+    {"ListEmailTemplates", act_list, list_params},
+    {"UpdateEmailTemplate", act_update, update_params},
+    {"DeleteEmailTemplate", act_delete, id_params},
+    {NULL, NULL, NULL},
 };
 
 /* A template as decoded from the request, ready for the SQL parameters. */
@@ -114,8 +114,9 @@ check_name(struct api_req *req, const char *name, bool empty_is_null)
 	size_t chars = utf8_chars(name);
 
 	if (chars == 0) {
-		api_fail(req, empty_is_null ? E_TEMPLATE_NAME_NULL
-					    : E_TEMPLATE_NAME_ILLEGAL,
+		api_fail(req,
+		    empty_is_null ? E_TEMPLATE_NAME_NULL
+				  : E_TEMPLATE_NAME_ILLEGAL,
 		    "TemplateName must not be empty.");
 		return -1;
 	}
@@ -215,7 +216,8 @@ act_create(struct api_req *req)
 	char app[24], limit[24];
 	struct tmpl *t;
 
-	if (check_name(req, name, false) < 0 || (t = tmpl_from_req(req)) == NULL)
+	if (check_name(req, name, false) < 0 ||
+	    (t = tmpl_from_req(req)) == NULL)
 		return;
 	api_fmt_u64(app, req->app_id);
 	api_fmt_u64(limit, (uint64_t)req->cfg->limits_templates);

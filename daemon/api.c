@@ -21,7 +21,7 @@
 #include "json.h"
 #include "util.h"
 
-#define API_VERSION "2020-10-02"
+#define API_VERSION  "2020-10-02"
 #define TC3_MAX_SKEW 300
 #define RATE_BUCKETS 1024
 
@@ -58,10 +58,9 @@ struct api_req_priv {
 static const struct {
 	const char *code;
 	const char *msg;
-} err_table[] = {
-	{"", ""},
+} err_table[] = {{"", ""},
 #define API_ERR_ROW(e, code, msg) {code, msg},
-	API_ERRORS(API_ERR_ROW)
+    API_ERRORS(API_ERR_ROW)
 #undef API_ERR_ROW
 };
 
@@ -69,10 +68,10 @@ static int action_cmp(const void *, const void *);
 static void cfg_ref_put(struct cfg_ref *);
 static void req_free(struct api_req_priv *);
 static void req_send(struct api_req_priv *, yajl_gen);
-static int check_params(struct api_req *, yajl_val, const struct param *,
-    const char *);
-static yajl_val query_to_tree(const char *, const struct param *, char *,
-    size_t);
+static int check_params(
+    struct api_req *, yajl_val, const struct param *, const char *);
+static yajl_val query_to_tree(
+    const char *, const struct param *, char *, size_t);
 static bool rate_allow(struct api *, const char *, const char *, int, int *);
 
 const char *
@@ -85,8 +84,8 @@ static void
 add_table(struct api *api, const struct action *t)
 {
 	for (; t->name; t++) {
-		api->actions = xrealloc(api->actions,
-		    (api->nactions + 1) * sizeof(*api->actions));
+		api->actions = xrealloc(
+		    api->actions, (api->nactions + 1) * sizeof(*api->actions));
 		api->actions[api->nactions++] = t;
 	}
 }
@@ -104,8 +103,10 @@ api_new(struct db *db)
 	add_table(api, act_blacklist_actions);
 	qsort(api->actions, api->nactions, sizeof(*api->actions), action_cmp);
 	for (size_t i = 1; i < api->nactions; i++)
-		if (strcmp(api->actions[i - 1]->name, api->actions[i]->name) == 0)
-			fatalx("action %s registered twice", api->actions[i]->name);
+		if (strcmp(api->actions[i - 1]->name, api->actions[i]->name) ==
+		    0)
+			fatalx("action %s registered twice",
+			    api->actions[i]->name);
 	return api;
 }
 
@@ -200,8 +201,8 @@ req_send(struct api_req_priv *p, yajl_gen g)
 	jw_close_obj(g);
 	jw_close_obj(g);
 	yajl_gen_get_buf(g, &out, &len);
-	http_reply(p->pub.http, 200, "application/json", (const char *)out,
-	    len, NULL);
+	http_reply(
+	    p->pub.http, 200, "application/json", (const char *)out, len, NULL);
 	req_free(p);
 }
 
@@ -282,8 +283,8 @@ api_fail_db(struct api_req *req, const struct db_res *res)
 	log_error("api: %s app=%llu: database error %s: %s", req->action->name,
 	    (unsigned long long)req->app_id, res->sqlstate,
 	    res->errmsg ? res->errmsg : "");
-	api_fail(req, E_INTERNAL, "Internal error (request %s).",
-	    req->request_id);
+	api_fail(
+	    req, E_INTERNAL, "Internal error (request %s).", req->request_id);
 }
 
 int
@@ -349,12 +350,18 @@ static const char *
 type_name(enum param_type t)
 {
 	switch (t) {
-	case P_STR: return "a string";
-	case P_INT: return "an integer";
-	case P_BOOL: return "a boolean";
-	case P_OBJ: return "an object";
-	case P_ARR_STR: return "an array of strings";
-	case P_ARR_OBJ: return "an array of objects";
+	case P_STR:
+		return "a string";
+	case P_INT:
+		return "an integer";
+	case P_BOOL:
+		return "a boolean";
+	case P_OBJ:
+		return "an object";
+	case P_ARR_STR:
+		return "an array of strings";
+	case P_ARR_OBJ:
+		return "an array of objects";
 	}
 	return "?";
 }
@@ -363,10 +370,14 @@ static bool
 type_ok(enum param_type t, yajl_val v)
 {
 	switch (t) {
-	case P_STR: return YAJL_IS_STRING(v);
-	case P_INT: return YAJL_IS_INTEGER(v);
-	case P_BOOL: return YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v);
-	case P_OBJ: return YAJL_IS_OBJECT(v);
+	case P_STR:
+		return YAJL_IS_STRING(v);
+	case P_INT:
+		return YAJL_IS_INTEGER(v);
+	case P_BOOL:
+		return YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v);
+	case P_OBJ:
+		return YAJL_IS_OBJECT(v);
 	case P_ARR_STR:
 	case P_ARR_OBJ:
 		if (!YAJL_IS_ARRAY(v))
@@ -450,10 +461,11 @@ struct qnode {
 	size_t nkids;
 };
 
-static void
+/* Decodes in place; false if the result is not UTF-8 text without NUL. */
+static bool
 url_decode(char *s)
 {
-	char *o = s;
+	char *start = s, *o = s;
 	for (; *s; s++) {
 		if (*s == '+')
 			*o++ = ' ';
@@ -466,6 +478,7 @@ url_decode(char *s)
 			*o++ = *s;
 	}
 	*o = '\0';
+	return utf8_valid(start, (size_t)(o - start));
 }
 
 static struct qnode *
@@ -539,22 +552,23 @@ emit_value(yajl_gen g, struct qnode *n, const struct param *p)
 		else
 			jw_str(g, NULL, n->value);
 	} else if (t == P_BOOL && (strcasecmp(n->value, "true") == 0 ||
-				     strcasecmp(n->value, "false") == 0)) {
+				      strcasecmp(n->value, "false") == 0)) {
 		jw_bool(g, NULL, strcasecmp(n->value, "true") == 0);
 	} else
 		jw_str(g, NULL, n->value);
 }
 
 static yajl_val
-query_to_tree(const char *query, const struct param *spec, char *err,
-    size_t errlen)
+query_to_tree(
+    const char *query, const struct param *spec, char *err, size_t errlen)
 {
 	struct qnode root = {0};
 	char *copy = xstrdup(query), *save = NULL;
 	yajl_gen g = json_gen_new();
 	const unsigned char *out;
 	size_t len;
-	yajl_val tree;
+	yajl_val tree = NULL;
+	bool text_ok = true;
 
 	for (char *kv = strtok_r(copy, "&", &save); kv;
 	     kv = strtok_r(NULL, "&", &save)) {
@@ -562,18 +576,25 @@ query_to_tree(const char *query, const struct param *spec, char *err,
 		struct qnode *n = &root;
 		if (eq)
 			*eq++ = '\0';
-		url_decode(kv);
+		/* %FF or %00 would otherwise vanish silently in jw_str */
+		if (!url_decode(kv) || (eq && !url_decode(eq))) {
+			text_ok = false;
+			break;
+		}
 		for (char *part = strtok_r(kv, ".", &psave); part;
 		     part = strtok_r(NULL, ".", &psave))
 			n = qnode_child(n, part);
 		if (n == &root || n->value)
 			continue;
 		n->value = xstrdup(eq ? eq : "");
-		url_decode(n->value);
 	}
-	emit_object(g, &root, spec);
-	yajl_gen_get_buf(g, &out, &len);
-	tree = json_parse((const char *)out, len, err, errlen);
+	if (text_ok) {
+		emit_object(g, &root, spec);
+		yajl_gen_get_buf(g, &out, &len);
+		tree = json_parse((const char *)out, len, err, errlen);
+	} else
+		snprintf(err, errlen,
+		    "a query parameter is not UTF-8 text without NUL bytes");
 	yajl_gen_free(g);
 	qnode_free(&root);
 	free(copy);
@@ -684,8 +705,8 @@ api_handle(struct api *api, struct http_req *http)
 	tr.headers = http_headers(http, &tr.nheaders);
 	tr.body = body;
 	tr.body_len = body_len;
-	switch (tc3_verify(&tr, &auth, cred->secret_key, time(NULL),
-	    TC3_MAX_SKEW)) {
+	switch (tc3_verify(
+	    &tr, &auth, cred->secret_key, time(NULL), TC3_MAX_SKEW)) {
 	case TC3_OK:
 		break;
 	case TC3_NO_TIMESTAMP:
@@ -714,8 +735,7 @@ api_handle(struct api *api, struct http_req *http)
 	}
 	if (strcmp(version, API_VERSION) != 0) {
 		api_fail(req, E_NO_SUCH_VERSION,
-		    "The version `%s` is not supported; use `" API_VERSION
-		    "`.",
+		    "The version `%s` is not supported; use `" API_VERSION "`.",
 		    version);
 		return;
 	}
@@ -741,8 +761,8 @@ api_handle(struct api *api, struct http_req *http)
 		    action);
 		return;
 	}
-	if (!rate_allow(api, cred->secret_id, action, cfg->api_rate_limit,
-		&count)) {
+	if (!rate_allow(
+		api, cred->secret_id, action, cfg->api_rate_limit, &count)) {
 		api_fail(req, E_REQUEST_LIMIT,
 		    "Your current request times equals to `%d` in a second, "
 		    "which exceeds the frequency limit `%d` for a second. "
@@ -751,11 +771,11 @@ api_handle(struct api *api, struct http_req *http)
 		return;
 	}
 	if (strcmp(method, "GET") == 0)
-		p->tree = query_to_tree(http_query(http), req->action->params,
-		    err, sizeof(err));
+		p->tree = query_to_tree(
+		    http_query(http), req->action->params, err, sizeof(err));
 	else
-		p->tree = json_parse((const char *)body, body_len, err,
-		    sizeof(err));
+		p->tree =
+		    json_parse((const char *)body, body_len, err, sizeof(err));
 	if (p->tree == NULL || !YAJL_IS_OBJECT(p->tree)) {
 		api_fail(req, E_INVALID_PARAMETER,
 		    "The request body must be a JSON object: %s",

@@ -27,9 +27,9 @@ struct api;
 /* JSON types of request parameters (ses-api.md 1.5: strict). */
 enum param_type {
 	P_STR,
-	P_INT,	/* JSON integer */
+	P_INT, /* JSON integer */
 	P_BOOL,
-	P_OBJ,	   /* object with fields */
+	P_OBJ,     /* object with fields */
 	P_ARR_STR, /* array of strings */
 	P_ARR_OBJ, /* array of objects with fields */
 };
@@ -59,7 +59,7 @@ struct api_req {
 	const struct config *cfg; /* pinned for the request's lifetime */
 	struct db *db;
 	const struct action *action;
-	uint64_t app_id;	/* the account: every query filters on it */
+	uint64_t app_id; /* the account: every query filters on it */
 	const char *secret_id;
 	const char *language; /* X-TC-Language or "" */
 	const char *region;

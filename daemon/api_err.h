@@ -9,16 +9,16 @@
 
 #define API_ERRORS(X)                                                          \
 	/* common (API 3.0) */                                                 \
-	X(E_AUTH_INVALID, "AuthFailure.InvalidAuthorization",                 \
+	X(E_AUTH_INVALID, "AuthFailure.InvalidAuthorization",                  \
 	    "The Authorization header is missing or not TC3-HMAC-SHA256.")     \
 	X(E_AUTH_SECRET_ID, "AuthFailure.SecretIdNotFound",                    \
 	    "The SecretId is not found, please ensure that your SecretId is "  \
 	    "correct.")                                                        \
-	X(E_AUTH_EXPIRE, "AuthFailure.SignatureExpire", "Signature expired.") \
+	X(E_AUTH_EXPIRE, "AuthFailure.SignatureExpire", "Signature expired.")  \
 	X(E_AUTH_SIGNATURE, "AuthFailure.SignatureFailure",                    \
 	    "The provided credentials could not be validated. Please check "   \
 	    "your signature is correct.")                                      \
-	X(E_AUTH_TOKEN, "AuthFailure.TokenFailure",                           \
+	X(E_AUTH_TOKEN, "AuthFailure.TokenFailure",                            \
 	    "Temporary credentials (X-TC-Token) are not supported by sesd.")   \
 	X(E_INVALID_ACTION, "InvalidAction", "The action is not supported.")   \
 	X(E_NO_SUCH_VERSION, "NoSuchVersion",                                  \
@@ -87,16 +87,19 @@
 	X(E_TEMPLATE_CONTENT_WRONG,                                            \
 	    "InvalidParameterValue.TemplateContentIsWrong",                    \
 	    "The template content is not valid base64 of UTF-8 text.")         \
-	X(E_TEMPLATE_NAME_ILLEGAL, "InvalidParameterValue.TemplateNameIllegal",\
+	X(E_TEMPLATE_NAME_ILLEGAL,                                             \
+	    "InvalidParameterValue.TemplateNameIllegal",                       \
 	    "The template name is not valid.")                                 \
 	X(E_TEMPLATE_NAME_NULL, "InvalidParameterValue.TemplateNameIsNULL",    \
 	    "The template name is empty.")                                     \
 	X(E_TEMPLATE_NOT_EXIST, "InvalidParameterValue.TemplateNotExist",      \
 	    "The template does not exist.")                                    \
 	/* recipient lists */                                                  \
-	X(E_RECEIVER_DESC_ILLEGAL, "InvalidParameterValue.ReceiverDescIllegal",\
+	X(E_RECEIVER_DESC_ILLEGAL,                                             \
+	    "InvalidParameterValue.ReceiverDescIllegal",                       \
 	    "The description must be 1 to 300 characters.")                    \
-	X(E_RECEIVER_NAME_ILLEGAL, "InvalidParameterValue.ReceiverNameIllegal",\
+	X(E_RECEIVER_NAME_ILLEGAL,                                             \
+	    "InvalidParameterValue.ReceiverNameIllegal",                       \
 	    "The list name is not valid.")                                     \
 	X(E_REPEAT_RECEIVER_NAME, "InvalidParameterValue.RepeatReceiverName",  \
 	    "A recipient list with this name exists.")                         \
@@ -109,7 +112,8 @@
 	    "TemplateData keys differ from those of the list.")                \
 	X(E_TEMPLATE_DATA_LEN, "InvalidParameterValue.TemplateDataLenLimit",   \
 	    "TemplateData is longer than 800 bytes.")                          \
-	X(E_INVALID_TEMPLATE_DATA, "InvalidParameterValue.InValidTemplateData",\
+	X(E_INVALID_TEMPLATE_DATA,                                             \
+	    "InvalidParameterValue.InValidTemplateData",                       \
 	    "TemplateData values must not contain HTML tags.")                 \
 	X(E_RECEIVER_EMAIL_INVALID,                                            \
 	    "InvalidParameterValue.ReceiverEmailInvalid",                      \
@@ -135,7 +139,7 @@ enum api_err {
 	API_OK = 0,
 	API_ERRORS(API_ERR_ENUM)
 #undef API_ERR_ENUM
-	API_ERR_COUNT
+	    API_ERR_COUNT
 };
 
 #endif

@@ -44,11 +44,11 @@ struct config {
 	int db_reconnect_interval; /* seconds between reconnect attempts */
 
 	/* [api] */
-	char *api_listen;   /* host:port */
-	int api_rate_limit; /* per SecretId and action per second; 0 = off */
+	char *api_listen;    /* host:port */
+	int api_rate_limit;  /* per SecretId and action per second; 0 = off */
 	size_t api_max_body; /* bytes */
-	int api_timeout;    /* seconds a client may take to send / read */
-	char *api_regions;  /* comma-separated list of accepted X-TC-Region */
+	int api_timeout;     /* seconds a client may take to send / read */
+	char *api_regions;   /* comma-separated list of accepted X-TC-Region */
 
 	/* [identity] */
 	enum identity_verify identity_verify;
@@ -62,10 +62,10 @@ struct config {
 	size_t templates_max_size; /* bytes of decoded Html + Text */
 
 	/* [limits] */
-	int limits_domains;	       /* identities per account */
-	int limits_senders;	       /* sender addresses per account */
-	int limits_templates;	       /* templates per account */
-	int limits_receivers;	       /* recipient lists per account */
+	int limits_domains;            /* identities per account */
+	int limits_senders;            /* sender addresses per account */
+	int limits_templates;          /* templates per account */
+	int limits_receivers;          /* recipient lists per account */
 	int limits_receivers_per_list; /* addresses per list */
 
 	/* from credentials_file */
@@ -82,8 +82,8 @@ struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
 
 /* The credential with this SecretId, or NULL. Borrowed from cfg. */
-const struct cred *config_find_cred(const struct config *cfg,
-    const char *secret_id);
+const struct cred *config_find_cred(
+    const struct config *cfg, const char *secret_id);
 
 /* True if region is one of api_regions. */
 bool config_region_ok(const struct config *cfg, const char *region);

@@ -20,11 +20,11 @@
 #include "util.h"
 
 enum conn_state {
-	CONN_DOWN,	 /* closed; the reconnect timer is armed */
+	CONN_DOWN,       /* closed; the reconnect timer is armed */
 	CONN_CONNECTING, /* PQconnectPoll in progress */
-	CONN_IDLE,	 /* ready for a statement */
-	CONN_PREPARING,	 /* PQsendPrepare sent for cur's statement */
-	CONN_BUSY,	 /* cur's statement sent, collecting its result */
+	CONN_IDLE,       /* ready for a statement */
+	CONN_PREPARING,  /* PQsendPrepare sent for cur's statement */
+	CONN_BUSY,       /* cur's statement sent, collecting its result */
 };
 
 struct query {
@@ -45,8 +45,8 @@ struct conn {
 	struct event *ev_write;
 	struct event *ev_retry;
 	struct query *cur;
-	PGresult *result;   /* first result of cur */
-	bool *prepared;	    /* indexed by db_stmt.id */
+	PGresult *result; /* first result of cur */
+	bool *prepared;   /* indexed by db_stmt.id */
 	size_t nprepared;
 };
 
@@ -70,8 +70,8 @@ struct db_res_priv {
 	PGresult *r;
 };
 
-static const char *state_names[] = {"down", "connecting", "idle",
-    "preparing", "busy"};
+static const char *state_names[] = {
+    "down", "connecting", "idle", "preparing", "busy"};
 
 static void conn_set_state(struct conn *, enum conn_state);
 static void conn_connect(struct conn *);
@@ -181,10 +181,10 @@ conn_set_state(struct conn *c, enum conn_state s)
 static void
 conn_connect(struct conn *c)
 {
-	const char *keys[] = {"dbname", "options", "application_name",
-	    "connect_timeout", NULL};
-	const char *vals[] = {c->db->conninfo, c->db->options, "sesd", "5",
-	    NULL};
+	const char *keys[] = {
+	    "dbname", "options", "application_name", "connect_timeout", NULL};
+	const char *vals[] = {
+	    c->db->conninfo, c->db->options, "sesd", "5", NULL};
 
 	conn_close(c);
 	c->pg = PQconnectStartParams(keys, vals, 1);
@@ -229,10 +229,10 @@ conn_poll_cb(evutil_socket_t fd, short what, void *arg)
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
-	c->ev_read = event_new(c->db->base, PQsocket(c->pg), EV_READ | EV_PERSIST,
-	    conn_read_cb, c);
-	c->ev_write = event_new(c->db->base, PQsocket(c->pg), EV_WRITE,
-	    conn_write_cb, c);
+	c->ev_read = event_new(c->db->base, PQsocket(c->pg),
+	    EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write =
+	    event_new(c->db->base, PQsocket(c->pg), EV_WRITE, conn_write_cb, c);
 	event_add(c->ev_read, NULL);
 	log_info("db[%d]: connected", c->slot);
 	conn_set_state(c, CONN_IDLE);
@@ -430,9 +430,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		/* the statement is complete */
 		PGresult *res = c->result;
-		ExecStatusType es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-					: NULL;
+		ExecStatusType es =
+		    res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		const char *state =
+		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 		bool failed = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
 
 		c->result = NULL;
@@ -595,7 +596,8 @@ exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
 static int
 schema_current(PGconn *pg, int *version, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(pg, "SELECT to_regclass('schema_version') IS NULL");
+	PGresult *r =
+	    PQexec(pg, "SELECT to_regclass('schema_version') IS NULL");
 	bool missing;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -623,8 +625,8 @@ schema_current(PGconn *pg, int *version, char *err, size_t errlen)
 int
 db_schema(const char *conninfo, bool apply, char *err, size_t errlen)
 {
-	const char *keys[] = {"dbname", "application_name", "connect_timeout",
-	    NULL};
+	const char *keys[] = {
+	    "dbname", "application_name", "connect_timeout", NULL};
 	const char *vals[] = {conninfo, "sesd", "10", NULL};
 	PGconn *pg = PQconnectdbParams(keys, vals, 1);
 	int version, rc = -1;
@@ -680,7 +682,8 @@ db_schema(const char *conninfo, bool apply, char *err, size_t errlen)
 			goto out;
 		}
 		PGresult *r = PQexecParams(pg,
-		    "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
+		    "INSERT INTO schema_version (version, name) VALUES ($1, "
+		    "$2)",
 		    2, NULL, params, NULL, NULL, 0);
 		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		if (!ok)

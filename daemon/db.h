@@ -30,8 +30,8 @@ struct db_stmt {
 #define DB_STMT(var, text, n) static struct db_stmt var = {#var, text, n, 0}
 
 enum db_status {
-	DB_OK,		/* the statement ran */
-	DB_FAIL,	/* the statement failed: see sqlstate, errmsg */
+	DB_OK,          /* the statement ran */
+	DB_FAIL,        /* the statement failed: see sqlstate, errmsg */
 	DB_UNAVAILABLE, /* no connection, or it broke mid-statement */
 };
 

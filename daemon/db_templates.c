@@ -34,5 +34,4 @@ struct db_stmt db_templates_update = {"templates_update",
     8, 0};
 
 struct db_stmt db_templates_delete = {"templates_delete",
-    "DELETE FROM templates WHERE app_id = $1 AND id = $2 RETURNING id", 2,
-    0};
+    "DELETE FROM templates WHERE app_id = $1 AND id = $2 RETURNING id", 2, 0};

@@ -67,15 +67,16 @@ http_set_limits(struct http *h, size_t max_body, int timeout)
 }
 
 int
-http_listen(struct http *h, const char *hostport, size_t max_body,
-    int timeout, char *err, size_t errlen)
+http_listen(struct http *h, const char *hostport, size_t max_body, int timeout,
+    char *err, size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(hostport, ':');
 	size_t hl;
 	int port;
 
-	if (colon == NULL || (hl = (size_t)(colon - hostport)) >= sizeof(host)) {
+	if (colon == NULL ||
+	    (hl = (size_t)(colon - hostport)) >= sizeof(host)) {
 		snprintf(err, errlen, "bad listen address %s", hostport);
 		return -1;
 	}
@@ -87,7 +88,8 @@ http_listen(struct http *h, const char *hostport, size_t max_body,
 	}
 	port = atoi(colon + 1);
 	http_set_limits(h, max_body, timeout);
-	h->sock = evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t)port);
+	h->sock =
+	    evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t)port);
 	if (h->sock == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", hostport);
 		return -1;
@@ -126,20 +128,36 @@ http_request_cb(struct evhttp_request *ev, void *arg)
 
 	r->ev = ev;
 	switch (evhttp_request_get_command(ev)) {
-	case EVHTTP_REQ_GET: m = "GET"; break;
-	case EVHTTP_REQ_POST: m = "POST"; break;
-	case EVHTTP_REQ_HEAD: m = "HEAD"; break;
-	case EVHTTP_REQ_PUT: m = "PUT"; break;
-	case EVHTTP_REQ_DELETE: m = "DELETE"; break;
-	case EVHTTP_REQ_OPTIONS: m = "OPTIONS"; break;
-	case EVHTTP_REQ_PATCH: m = "PATCH"; break;
-	default: m = "OTHER"; break;
+	case EVHTTP_REQ_GET:
+		m = "GET";
+		break;
+	case EVHTTP_REQ_POST:
+		m = "POST";
+		break;
+	case EVHTTP_REQ_HEAD:
+		m = "HEAD";
+		break;
+	case EVHTTP_REQ_PUT:
+		m = "PUT";
+		break;
+	case EVHTTP_REQ_DELETE:
+		m = "DELETE";
+		break;
+	case EVHTTP_REQ_OPTIONS:
+		m = "OPTIONS";
+		break;
+	case EVHTTP_REQ_PATCH:
+		m = "PATCH";
+		break;
+	default:
+		m = "OTHER";
+		break;
 	}
 	snprintf(r->method, sizeof(r->method), "%s", m);
 	r->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
 	r->query = xstrdup(q ? q + 1 : "");
-	evhttp_connection_get_peer(evhttp_request_get_connection(ev), &addr,
-	    &port);
+	evhttp_connection_get_peer(
+	    evhttp_request_get_connection(ev), &addr, &port);
 	snprintf(r->peer, sizeof(r->peer), "%s", addr ? addr : "?");
 	h->handler(r, h->arg);
 }
@@ -171,8 +189,8 @@ http_peer(const struct http_req *r)
 const char *
 http_header(const struct http_req *r, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(r->ev),
-	    name);
+	return evhttp_find_header(
+	    evhttp_request_get_input_headers(r->ev), name);
 }
 
 const struct tc3_header *

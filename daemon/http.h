@@ -19,8 +19,8 @@ struct http_req;
 
 typedef void http_handler_fn(struct http_req *req, void *arg);
 
-struct http *http_new(struct event_base *base, http_handler_fn *handler,
-    void *arg);
+struct http *http_new(
+    struct event_base *base, http_handler_fn *handler, void *arg);
 /* Binds host:port. Returns 0, or -1 with a reason in err. */
 int http_listen(struct http *h, const char *hostport, size_t max_body,
     int timeout, char *err, size_t errlen);

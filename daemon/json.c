@@ -1,7 +1,8 @@
 /*
  * json.c: yajl wrappers shared by the API layer and the actions. Numbers
- * keep yajl's integer/double split; strings are validated as UTF-8 by
- * yajl's parser (\uXXXX escapes, surrogate pairs included, are decoded).
+ * keep yajl's integer/double split. yajl decodes \uXXXX escapes (surrogate
+ * pairs included) but checks UTF-8 only loosely, so json_parse adds the
+ * strict checks itself (see escapes_ok).
  */
 #include "json.h"
 
@@ -13,27 +14,99 @@
 
 #include "util.h"
 
+static unsigned
+hex4(const char *s)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		v = v << 4 | (unsigned)(c <= '9'   ? c - '0'
+					: c <= 'F' ? c - 'A' + 10
+						   : c - 'a' + 10);
+	}
+	return v;
+}
+
+/*
+ * yajl lets overlong forms, surrogates and code points past U+10FFFF
+ * through in raw bytes (utf8_valid catches those), and decodes \u0000 to a
+ * NUL that cuts the C string, a lone high surrogate to "?" and a lone low
+ * one to invalid UTF-8. s must already be accepted by yajl (so escapes are
+ * complete); every \u escape must be a non-NUL scalar value, surrogates
+ * only as a high+low pair. Comments (yajl_tree allows them) are skipped.
+ */
+static bool
+escapes_ok(const char *s, size_t len)
+{
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!in_str && s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+			for (i += 2; i + 1 < len; i++)
+				if (s[i] == '*' && s[i + 1] == '/')
+					break;
+			i++;
+			continue;
+		}
+		if (!in_str && s[i] == '/' && i + 1 < len && s[i + 1] == '/') {
+			while (i < len && s[i] != '\n')
+				i++;
+			continue;
+		}
+		if (s[i] == '"') {
+			in_str = !in_str;
+			continue;
+		}
+		if (!in_str || s[i] != '\\' || ++i >= len || s[i] != 'u')
+			continue;
+		if (i + 4 >= len)
+			return false;
+		unsigned cp = hex4(s + i + 1);
+		i += 4;
+		if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+			return false;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (i + 6 >= len || s[i + 1] != '\\' || s[i + 2] != 'u')
+				return false;
+			cp = hex4(s + i + 3);
+			if (cp < 0xdc00 || cp > 0xdfff)
+				return false;
+			i += 6;
+		}
+	}
+	return true;
+}
+
 yajl_val
 json_parse(const char *data, size_t len, char *err, size_t errlen)
 {
-	char *copy = xstrndup(data, len);
+	char *copy;
 	yajl_val v;
 
 	if (memchr(data, '\0', len) != NULL) {
 		snprintf(err, errlen, "the body contains a NUL byte");
-		free(copy);
 		return NULL;
 	}
+	if (!utf8_valid(data, len)) {
+		snprintf(err, errlen, "the body is not valid UTF-8");
+		return NULL;
+	}
+	copy = xstrndup(data, len);
 	err[0] = '\0';
 	v = yajl_tree_parse(copy, err, errlen);
 	free(copy);
 	if (v == NULL) {
-		/* yajl's message spans lines with a caret diagram: keep line 1 */
+		/* yajl's message spans lines with a caret diagram: keep line 1
+		 */
 		char *nl = strchr(err, '\n');
 		if (nl)
 			*nl = '\0';
 		if (err[0] == '\0')
 			snprintf(err, errlen, "malformed JSON");
+	} else if (!escapes_ok(data, len)) {
+		yajl_tree_free(v);
+		snprintf(err, errlen, "\\u0000 or a lone surrogate escape");
+		v = NULL;
 	}
 	return v;
 }
@@ -155,8 +228,8 @@ static void
 gen_tree(yajl_gen g, yajl_val v)
 {
 	if (YAJL_IS_STRING(v)) {
-		yajl_gen_string(g, (const unsigned char *)v->u.string,
-		    strlen(v->u.string));
+		yajl_gen_string(
+		    g, (const unsigned char *)v->u.string, strlen(v->u.string));
 	} else if (YAJL_IS_INTEGER(v)) {
 		yajl_gen_integer(g, YAJL_GET_INTEGER(v));
 	} else if (YAJL_IS_NUMBER(v)) {

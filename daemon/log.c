@@ -41,8 +41,8 @@ log_set_role(const char *r)
 }
 
 static void
-log_vwrite(enum log_level level, const char *suffix, const char *fmt,
-    va_list ap)
+log_vwrite(
+    enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
 	static const char *tags[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 	char line[2048], stamp[32] = "";

@@ -15,8 +15,8 @@ enum log_level {
 };
 
 #define SESD_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define SESD_NORETURN __attribute__((noreturn))
-#define SESD_MUSTCHECK __attribute__((warn_unused_result))
+#define SESD_NORETURN     __attribute__((noreturn))
+#define SESD_MUSTCHECK    __attribute__((warn_unused_result))
 
 /* Only messages at or above level are printed; default LOG_LVL_INFO. */
 void log_set_level(enum log_level level);

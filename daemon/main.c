@@ -156,11 +156,20 @@ main(int argc, char **argv)
 	sd.config_path = DEFAULT_CONFIG;
 	while ((ch = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': sd.config_path = optarg; break;
-		case 'n': check_only = true; break;
-		case 'M': migrate = true; break;
-		case 'V': printf("sesd %s\n", SESD_VERSION); return 0;
-		default: usage();
+		case 'c':
+			sd.config_path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'M':
+			migrate = true;
+			break;
+		case 'V':
+			printf("sesd %s\n", SESD_VERSION);
+			return 0;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)

@@ -7,7 +7,7 @@
 #define SESD_MIGRATE_H
 
 struct migration {
-	int version;	  /* NNNN of sql/NNNN_name.sql */
+	int version;      /* NNNN of sql/NNNN_name.sql */
 	const char *name; /* file name */
 	const char *sql;  /* its text */
 };

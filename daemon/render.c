@@ -79,7 +79,8 @@ render_vars_scan(struct render_vars *v, const char *text, size_t len)
 		size_t k;
 		if (text[i] != '{' || text[i + 1] != '{')
 			continue;
-		for (k = i + 2; k < len && var_char((unsigned char)text[k]); k++)
+		for (k = i + 2; k < len && var_char((unsigned char)text[k]);
+		     k++)
 			;
 		size_t n = k - (i + 2);
 		if (n == 0 || n > RENDER_VAR_MAX || k + 1 >= len ||

@@ -185,8 +185,11 @@ base64_decode(unsigned char *out, const char *in, size_t len)
 			if (v[k] < 0)
 				return -1;
 		}
+		/* canonical: the bits that padding drops must be zero */
+		if ((pad == 2 && (v[1] & 0x0f)) || (pad == 1 && (v[2] & 0x03)))
+			return -1;
 		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
+			     (uint32_t)v[2] << 6 | (uint32_t)v[3];
 		out[o++] = (unsigned char)(w >> 16);
 		if (pad < 2)
 			out[o++] = (unsigned char)(w >> 8);
