@@ -778,7 +778,8 @@ api_handle(struct api *api, struct http_req *http)
 		    json_parse((const char *)body, body_len, err, sizeof(err));
 	if (p->tree == NULL || !YAJL_IS_OBJECT(p->tree)) {
 		api_fail(req, E_INVALID_PARAMETER,
-		    "The request body must be a JSON object: %s",
+		    "The request %s must be a JSON object: %s",
+		    strcmp(method, "GET") == 0 ? "parameters" : "body",
 		    p->tree ? "got another JSON value" : err);
 		return;
 	}

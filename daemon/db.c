@@ -77,6 +77,7 @@ static void conn_set_state(struct conn *, enum conn_state);
 static void conn_connect(struct conn *);
 static void conn_retry_cb(evutil_socket_t, short, void *);
 static void conn_poll_cb(evutil_socket_t, short, void *);
+static void conn_notice_cb(void *, const char *);
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_broken(struct conn *, const char *);
@@ -192,9 +193,28 @@ conn_connect(struct conn *c)
 		conn_broken(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;
 	}
+	/* libpq would print server notices on stderr, unprefixed */
+	PQsetNoticeProcessor(c->pg, conn_notice_cb, c);
 	conn_set_state(c, CONN_CONNECTING);
 	/* libpq wants a first poll as if the socket were writable */
 	conn_poll_cb(PQsocket(c->pg), EV_WRITE, c);
+}
+
+static void
+conn_notice_cb(void *arg, const char *message)
+{
+	struct conn *c = arg;
+	char line[512];
+	size_t n;
+
+	snprintf(line, sizeof(line), "%s", message);
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	log_info("db[%d]: server says: %s", c->slot, line);
 }
 
 static void
@@ -622,6 +642,14 @@ schema_current(PGconn *pg, int *version, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+schema_notice_cb(void *arg, const char *message)
+{
+	(void)arg;
+	log_info(
+	    "migrate: server says: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 int
 db_schema(const char *conninfo, bool apply, char *err, size_t errlen)
 {
@@ -636,12 +664,20 @@ db_schema(const char *conninfo, bool apply, char *err, size_t errlen)
 		    PQerrorMessage(pg));
 		goto out;
 	}
+	PQsetNoticeProcessor(pg, schema_notice_cb, NULL);
 	/* two nodes migrating at once: the second waits, then finds nothing */
 	if (exec_ok(pg, "SELECT pg_advisory_lock(7355608)", err, errlen) < 0)
 		goto out;
 	if (schema_current(pg, &version, err, errlen) < 0)
 		goto out;
 	if (!apply) {
+		if (version > migrations_version) {
+			snprintf(err, errlen,
+			    "database schema is at version %d, newer than this "
+			    "sesd (%d): upgrade sesd",
+			    version, migrations_version);
+			goto out;
+		}
 		if (version != migrations_version) {
 			snprintf(err, errlen,
 			    "database schema is at version %d, this sesd needs "

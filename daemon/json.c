@@ -33,7 +33,7 @@ hex4(const char *s)
  * NUL that cuts the C string, a lone high surrogate to "?" and a lone low
  * one to invalid UTF-8. s must already be accepted by yajl (so escapes are
  * complete); every \u escape must be a non-NUL scalar value, surrogates
- * only as a high+low pair. Comments (yajl_tree allows them) are skipped.
+ * only as a high+low pair, and comments are refused.
  */
 static bool
 escapes_ok(const char *s, size_t len)
@@ -41,18 +41,9 @@ escapes_ok(const char *s, size_t len)
 	bool in_str = false;
 
 	for (size_t i = 0; i < len; i++) {
-		if (!in_str && s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
-			for (i += 2; i + 1 < len; i++)
-				if (s[i] == '*' && s[i + 1] == '/')
-					break;
-			i++;
-			continue;
-		}
-		if (!in_str && s[i] == '/' && i + 1 < len && s[i + 1] == '/') {
-			while (i < len && s[i] != '\n')
-				i++;
-			continue;
-		}
+		/* yajl_tree allows comments; JSON and Tencent do not */
+		if (!in_str && s[i] == '/')
+			return false;
 		if (s[i] == '"') {
 			in_str = !in_str;
 			continue;
@@ -105,7 +96,8 @@ json_parse(const char *data, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen, "malformed JSON");
 	} else if (!escapes_ok(data, len)) {
 		yajl_tree_free(v);
-		snprintf(err, errlen, "\\u0000 or a lone surrogate escape");
+		snprintf(err, errlen,
+		    "a comment, \\u0000 or a lone surrogate escape");
 		v = NULL;
 	}
 	return v;

@@ -44,7 +44,8 @@ static void
 log_vwrite(
     enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
-	static const char *tags[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
+	static const char *tags[] = {
+	    "DEBUG", "INFO", "WARNING", "ERROR", "FATAL"};
 	char line[2048], stamp[32] = "";
 	int n;
 
@@ -85,7 +86,7 @@ fatal(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	min_level = LOG_LVL_DEBUG;
-	log_vwrite(LOG_LVL_ERROR, err, fmt, ap);
+	log_vwrite(LOG_LVL_FATAL, err, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -97,7 +98,7 @@ fatalx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	min_level = LOG_LVL_DEBUG;
-	log_vwrite(LOG_LVL_ERROR, NULL, fmt, ap);
+	log_vwrite(LOG_LVL_FATAL, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

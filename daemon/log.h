@@ -12,6 +12,7 @@ enum log_level {
 	LOG_LVL_INFO,  /* start, stop, reloads, migrations */
 	LOG_LVL_WARN,  /* recoverable trouble: DB down, bad request storms */
 	LOG_LVL_ERROR, /* a request or job failed for a reason of ours */
+	LOG_LVL_FATAL, /* fatal()/fatalx(): the process exits */
 };
 
 #define SESD_PRINTF(f, a) __attribute__((format(printf, f, a)))

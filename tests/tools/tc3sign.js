@@ -62,7 +62,7 @@ function toBuffer(body) {
  *   secretId, secretKey, timestamp (seconds), service, body (string|Buffer|object),
  *   method ('POST'), query (''), path ('/'), signedHeaderNames (['content-type', 'host']),
  *   headerValues ({ 'content-type': ..., host: ... } lower-case names -> value used in the
- *   canonical headers), unsignedPayload (hash "UNSIGNED-PAYLOAD" instead of the body),
+ *   canonical headers), unsignedPayload (hash the literal "UNSIGNED-PAYLOAD" instead of the body),
  *   date (credential date, default UTC date of timestamp), algorithm,
  *   lowercaseValues (default true: header values are lower-cased, as documented).
  * Returns { authorization, signature, canonicalRequest, stringToSign, credentialScope,
@@ -88,7 +88,8 @@ function sign(o) {
 		canonicalHeaders += `${n}:${v}\n`;
 	}
 	const signedHeaders = names.join(';');
-	const hashedPayload = o.unsignedPayload ? 'UNSIGNED-PAYLOAD' : sha256Hex(toBuffer(o.body));
+	/* ses-api.md 2.2 step 6: the hash of the literal, as the Go/Java/Python SDKs do */
+	const hashedPayload = sha256Hex(o.unsignedPayload ? 'UNSIGNED-PAYLOAD' : toBuffer(o.body));
 	const canonicalRequest = [method, o.path || '/', o.query || '', canonicalHeaders, signedHeaders,
 		hashedPayload].join('\n');
 	const credentialScope = `${date}/${service}/tc3_request`;

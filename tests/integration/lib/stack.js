@@ -37,7 +37,8 @@ const SMTP_SINK = fs.existsSync('/usr/sbin/smtp-sink') ? '/usr/sbin/smtp-sink' :
 const KEEP = process.env.SESD_KEEP === '1';
 
 /* log lines that fail a test when sesd stops */
-const BAD_LOG = [/fatal/i, /assertion failed/, /AddressSanitizer/, /LeakSanitizer/, /runtime error/];
+/* sesd's own fatal lines ("FATAL [role] ..."), not PostgreSQL's relayed FATAL texts */
+const BAD_LOG = [/^(\d\d:\d\d:\d\d )?FATAL \[/m, /assertion failed/, /AddressSanitizer/, /LeakSanitizer/, /runtime error/];
 
 /* ---------- cleanup registry ---------- */
 
