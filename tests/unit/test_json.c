@@ -72,8 +72,7 @@ static const struct str_case str_cases[] = {
     {"escaped backslash then u", "{\"s\":\"\\\\u0000\"}", "\\u0000"},
     {"python separators", "{\"s\": \"\\u4f60\\u597d\", \"t\": 1}",
 	"\xe4\xbd\xa0\xe5\xa5\xbd"},
-    {"slash in a string is no comment", "{\"s\":\"a/*b*/c//d\"}",
-	"a/*b*/c//d"},
+    {"slash in a string is no comment", "{\"s\":\"a/*b*/c//d\"}", "a/*b*/c//d"},
     {NULL, NULL, NULL},
 };
 
