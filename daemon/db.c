@@ -1,9 +1,13 @@
 /*
  * db.c: the pool of asynchronous libpq connections and the synchronous
- * schema check/migration run at start-up. Statements are prepared lazily
- * per connection; results are handed to the caller's callback and cleared
- * right after it returns. Nothing here knows what the SQL means: the
- * db_<family>.c files own the statements. The only file with libpq-fe.h.
+ * schema check/migration run at start-up. Each connection runs in libpq's
+ * pipeline mode: up to DB_PIPELINE_DEPTH statements are in flight on it,
+ * each followed by its own Sync, so every statement is still its own
+ * implicit transaction while one wake-up of PostgreSQL serves several
+ * requests. Statements are prepared lazily per connection; results are
+ * handed to the caller's callback and cleared right after it returns. Nothing
+ * here knows what the SQL means: the db_<family>.c files own the statements.
+ * The only file with libpq-fe.h.
  */
 #include "db.h"
 
@@ -19,20 +23,22 @@
 #include "migrate.h"
 #include "util.h"
 
+/* Statements in flight per connection; past that, queries wait. */
+#define DB_PIPELINE_DEPTH 32
+
 enum conn_state {
 	CONN_DOWN,       /* closed; the reconnect timer is armed */
 	CONN_CONNECTING, /* PQconnectPoll in progress */
-	CONN_IDLE,       /* ready for a statement */
-	CONN_PREPARING,  /* PQsendPrepare sent for cur's statement */
-	CONN_BUSY,       /* cur's statement sent, collecting its result */
+	CONN_READY,      /* in pipeline mode; see ninflight */
 };
 
 struct query {
 	TAILQ_ENTRY(query) entry;
 	struct db_stmt *st;
 	char **params;
-	db_done_fn *done;
+	db_done_fn *done; /* NULL: our own PQsendPrepare, no caller */
 	void *arg;
+	PGresult *result; /* first result, kept until its Sync arrives */
 };
 TAILQ_HEAD(query_list, query);
 
@@ -44,9 +50,9 @@ struct conn {
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_retry;
-	struct query *cur;
-	PGresult *result; /* first result of cur */
-	bool *prepared;   /* indexed by db_stmt.id */
+	struct query_list inflight; /* sent, in order, awaiting their Sync */
+	int ninflight;
+	bool *prepared; /* indexed by db_stmt.id */
 	size_t nprepared;
 };
 
@@ -70,8 +76,7 @@ struct db_res_priv {
 	PGresult *r;
 };
 
-static const char *state_names[] = {
-    "down", "connecting", "idle", "preparing", "busy"};
+static const char *state_names[] = {"down", "connecting", "ready"};
 
 static void conn_set_state(struct conn *, enum conn_state);
 static void conn_connect(struct conn *);
@@ -81,7 +86,8 @@ static void conn_notice_cb(void *, const char *);
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_broken(struct conn *, const char *);
-static void conn_send(struct conn *);
+static int conn_send(struct conn *, struct query *);
+static void conn_fail_inflight(struct conn *);
 static void conn_flush(struct conn *);
 static void db_dispatch(struct db *);
 static void db_fail_all(struct db *);
@@ -110,6 +116,7 @@ db_new(struct event_base *base, const char *conninfo, const char *time_zone,
 		c->db = db;
 		c->slot = i;
 		c->state = CONN_DOWN;
+		TAILQ_INIT(&c->inflight);
 		c->ev_retry = evtimer_new(base, conn_retry_cb, c);
 	}
 	return db;
@@ -133,10 +140,6 @@ conn_close(struct conn *c)
 		event_free(c->ev_write);
 		c->ev_write = NULL;
 	}
-	if (c->result) {
-		PQclear(c->result);
-		c->result = NULL;
-	}
 	if (c->pg) {
 		PQfinish(c->pg);
 		c->pg = NULL;
@@ -153,11 +156,8 @@ db_free(struct db *db)
 		return;
 	for (int i = 0; i < db->pool_size; i++) {
 		struct conn *c = &db->conns[i];
+		conn_fail_inflight(c);
 		conn_close(c);
-		if (c->cur) {
-			TAILQ_INSERT_TAIL(&db->failed, c->cur, entry);
-			c->cur = NULL;
-		}
 		event_free(c->ev_retry);
 	}
 	TAILQ_CONCAT(&db->failed, &db->queue, entry);
@@ -245,7 +245,8 @@ conn_poll_cb(evutil_socket_t fd, short what, void *arg)
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
-	if (PQsetnonblocking(c->pg, 1) != 0) {
+	if (PQsetnonblocking(c->pg, 1) != 0 ||
+	    PQenterPipelineMode(c->pg) != 1) {
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
@@ -255,7 +256,7 @@ conn_poll_cb(evutil_socket_t fd, short what, void *arg)
 	    event_new(c->db->base, PQsocket(c->pg), EV_WRITE, conn_write_cb, c);
 	event_add(c->ev_read, NULL);
 	log_info("db[%d]: connected", c->slot);
-	conn_set_state(c, CONN_IDLE);
+	conn_set_state(c, CONN_READY);
 	db_dispatch(c->db);
 }
 
@@ -287,11 +288,7 @@ conn_broken(struct conn *c, const char *why)
 		log_warn("db[%d]: connection lost: %s", c->slot, msg);
 	else
 		log_debug("db[%d]: connect failed: %s", c->slot, msg);
-	if (c->cur) {
-		TAILQ_INSERT_TAIL(&c->db->failed, c->cur, entry);
-		event_active(c->db->ev_failed, 0, 0);
-		c->cur = NULL;
-	}
+	conn_fail_inflight(c);
 	conn_close(c);
 	conn_set_state(c, CONN_DOWN);
 	evtimer_add(c->ev_retry, &tv);
@@ -314,7 +311,7 @@ db_ready_count(const struct db *db)
 {
 	int n = 0;
 	for (int i = 0; i < db->pool_size; i++)
-		if (db->conns[i].state >= CONN_IDLE)
+		if (db->conns[i].state == CONN_READY)
 			n++;
 	return n;
 }
@@ -355,45 +352,77 @@ db_query(struct db *db, struct db_stmt *st, const char *const *params,
 	db_dispatch(db);
 }
 
+/* Moves queued queries onto the least busy ready connections. */
 static void
 db_dispatch(struct db *db)
 {
-	for (int i = 0; i < db->pool_size && !TAILQ_EMPTY(&db->queue); i++) {
-		struct conn *c = &db->conns[i];
-		if (c->state != CONN_IDLE)
-			continue;
-		c->cur = TAILQ_FIRST(&db->queue);
-		TAILQ_REMOVE(&db->queue, c->cur, entry);
+	while (!TAILQ_EMPTY(&db->queue)) {
+		struct conn *best = NULL;
+		for (int i = 0; i < db->pool_size; i++) {
+			struct conn *c = &db->conns[i];
+			if (c->state == CONN_READY &&
+			    c->ninflight < DB_PIPELINE_DEPTH &&
+			    (best == NULL || c->ninflight < best->ninflight))
+				best = c;
+		}
+		if (best == NULL)
+			return;
+		struct query *q = TAILQ_FIRST(&db->queue);
+		TAILQ_REMOVE(&db->queue, q, entry);
 		db->queue_len--;
-		conn_send(c);
+		if (conn_send(best, q) < 0)
+			return; /* best is broken; the others may take the rest
+				 */
 	}
-}
-
-static bool
-conn_has_prepared(struct conn *c, int id)
-{
-	return (size_t)id < c->nprepared && c->prepared[id];
 }
 
 static void
-conn_send(struct conn *c)
+conn_mark_prepared(struct conn *c, int id, bool on)
 {
-	struct db_stmt *st = c->cur->st;
-	int ok;
-
-	if (!conn_has_prepared(c, st->id)) {
-		ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
-		conn_set_state(c, CONN_PREPARING);
-	} else {
-		ok = PQsendQueryPrepared(c->pg, st->name, st->nparams,
-		    (const char *const *)c->cur->params, NULL, NULL, 0);
-		conn_set_state(c, CONN_BUSY);
+	if ((size_t)id >= c->nprepared) {
+		size_t n = (size_t)id + 16;
+		c->prepared = xrealloc(c->prepared, n);
+		memset(c->prepared + c->nprepared, 0, n - c->nprepared);
+		c->nprepared = n;
 	}
-	if (!ok) {
+	c->prepared[id] = on;
+}
+
+/*
+ * Sends q (preceded by its PQsendPrepare the first time this connection
+ * sees the statement), each followed by a Sync. Returns -1 if the
+ * connection broke (q is then answered DB_UNAVAILABLE).
+ */
+static int
+conn_send(struct conn *c, struct query *q)
+{
+	struct db_stmt *st = q->st;
+
+	TAILQ_INSERT_TAIL(&c->inflight, q, entry);
+	c->ninflight++;
+	if ((size_t)st->id >= c->nprepared || !c->prepared[st->id]) {
+		struct query *prep = xcalloc(1, sizeof(*prep));
+		prep->st = st;
+		TAILQ_INSERT_BEFORE(q, prep, entry);
+		c->ninflight++;
+		if (PQsendPrepare(
+			c->pg, st->name, st->sql, st->nparams, NULL) != 1 ||
+		    PQpipelineSync(c->pg) != 1) {
+			conn_broken(c, PQerrorMessage(c->pg));
+			return -1;
+		}
+		/* optimistic: a failed prepare is noticed when its Sync arrives
+		 */
+		conn_mark_prepared(c, st->id, true);
+	}
+	if (PQsendQueryPrepared(c->pg, st->name, st->nparams,
+		(const char *const *)q->params, NULL, NULL, 0) != 1 ||
+	    PQpipelineSync(c->pg) != 1) {
 		conn_broken(c, PQerrorMessage(c->pg));
-		return;
+		return -1;
 	}
 	conn_flush(c);
+	return c->state == CONN_READY ? 0 : -1;
 }
 
 static void
@@ -421,6 +450,51 @@ sqlstate_means_gone(const char *s)
 	return s && (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0);
 }
 
+/* The head of the pipeline got its Sync: answer it. */
+static void
+conn_complete_head(struct conn *c)
+{
+	struct query *q = TAILQ_FIRST(&c->inflight);
+	PGresult *res = q->result;
+	ExecStatusType es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	bool failed = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
+	struct db_res_priv p = {{0}, res};
+
+	TAILQ_REMOVE(&c->inflight, q, entry);
+	c->ninflight--;
+	q->result = NULL;
+	if (q->done == NULL) {
+		/* our own prepare: on failure the statement is re-prepared
+		 * next time, and the query behind it reports the error */
+		if (failed) {
+			log_error("db[%d]: prepare %s failed: %s", c->slot,
+			    q->st->name,
+			    res ? PQresultErrorMessage(res) : "no result");
+			conn_mark_prepared(c, q->st->id, false);
+		}
+		PQclear(res);
+		query_free(q);
+		return;
+	}
+	p.pub.status = failed ? DB_FAIL : DB_OK;
+	if (state)
+		snprintf(p.pub.sqlstate, sizeof(p.pub.sqlstate), "%s", state);
+	if (failed) {
+		p.pub.errmsg =
+		    res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg);
+		log_debug("db[%d]: %s failed: %s", c->slot, q->st->name,
+		    p.pub.errmsg);
+	} else {
+		p.pub.nrows = PQntuples(res);
+		p.pub.ncols = PQnfields(res);
+		p.pub.affected = strtoll(PQcmdTuples(res), NULL, 10);
+	}
+	query_finish(q, &p);
+	PQclear(res);
+}
+
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -433,77 +507,66 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
-	if (c->cur == NULL) {
-		/* idle: a notice or the server going away */
-		if (PQstatus(c->pg) == CONNECTION_BAD)
-			conn_broken(c, PQerrorMessage(c->pg));
-		return;
-	}
-	while (!PQisBusy(c->pg)) {
-		r = PQgetResult(c->pg);
-		if (r != NULL) {
-			if (c->result == NULL)
-				c->result = r;
-			else
-				PQclear(r);
+	/*
+	 * Per statement libpq yields its result(s), then NULL, then a
+	 * PGRES_PIPELINE_SYNC result. With nothing in flight PQgetResult
+	 * would return NULL forever, hence the ninflight guard.
+	 */
+	while (c->ninflight > 0 && !PQisBusy(c->pg)) {
+		struct query *head = TAILQ_FIRST(&c->inflight);
+		if ((r = PQgetResult(c->pg)) == NULL)
+			continue;
+		ExecStatusType es = PQresultStatus(r);
+		if (es == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			conn_complete_head(c);
 			continue;
 		}
-		/* the statement is complete */
-		PGresult *res = c->result;
-		ExecStatusType es =
-		    res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-		const char *state =
-		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-		bool failed = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
-
-		c->result = NULL;
-		if (failed && sqlstate_means_gone(state)) {
-			PQclear(res);
+		if (es == PGRES_FATAL_ERROR &&
+		    sqlstate_means_gone(
+			PQresultErrorField(r, PG_DIAG_SQLSTATE))) {
+			PQclear(r);
 			conn_broken(c, "server closed the session");
 			return;
 		}
-		if (c->state == CONN_PREPARING && !failed) {
-			PQclear(res);
-			if ((size_t)c->cur->st->id >= c->nprepared) {
-				size_t n = (size_t)c->cur->st->id + 16;
-				c->prepared = xrealloc(c->prepared, n);
-				memset(c->prepared + c->nprepared, 0,
-				    n - c->nprepared);
-				c->nprepared = n;
-			}
-			c->prepared[c->cur->st->id] = true;
-			conn_send(c);
-			return;
-		}
-		struct query *q = c->cur;
-		struct db_res_priv p = {{0}, res};
-		c->cur = NULL;
-		conn_set_state(c, CONN_IDLE);
-		p.pub.status = failed ? DB_FAIL : DB_OK;
-		if (state)
-			snprintf(p.pub.sqlstate, sizeof(p.pub.sqlstate), "%s",
-			    state);
-		if (failed) {
-			p.pub.errmsg = res ? PQresultErrorMessage(res)
-					   : PQerrorMessage(c->pg);
-			log_debug("db[%d]: %s failed: %s", c->slot, q->st->name,
-			    p.pub.errmsg);
-		} else {
-			p.pub.nrows = PQntuples(res);
-			p.pub.ncols = PQnfields(res);
-			p.pub.affected = strtoll(PQcmdTuples(res), NULL, 10);
-		}
-		query_finish(q, &p);
-		PQclear(res);
-		db_dispatch(c->db);
+		if (head->result == NULL)
+			head->result = r;
+		else
+			PQclear(r);
+	}
+	if (c->ninflight == 0 && PQstatus(c->pg) == CONNECTION_BAD) {
+		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
+	db_dispatch(c->db);
+}
+
+/* Answers every statement in flight on c as DB_UNAVAILABLE. */
+static void
+conn_fail_inflight(struct conn *c)
+{
+	struct query *q;
+
+	while ((q = TAILQ_FIRST(&c->inflight)) != NULL) {
+		TAILQ_REMOVE(&c->inflight, q, entry);
+		if (q->result) {
+			PQclear(q->result);
+			q->result = NULL;
+		}
+		if (q->done)
+			TAILQ_INSERT_TAIL(&c->db->failed, q, entry);
+		else
+			query_free(q);
+	}
+	c->ninflight = 0;
+	if (!TAILQ_EMPTY(&c->db->failed))
+		event_active(c->db->ev_failed, 0, 0);
 }
 
 static void
 query_free(struct query *q)
 {
-	for (int i = 0; i < q->st->nparams; i++)
+	for (int i = 0; q->params && i < q->st->nparams; i++)
 		free(q->params[i]);
 	free(q->params);
 	free(q);
