@@ -14,7 +14,7 @@ struct db_stmt db_addresses_insert = {"addresses_insert",
     "  sender_name) "
     "  SELECT $1, ident.id, $2, $4 FROM ident "
     "  WHERE NOT EXISTS (SELECT 1 FROM dup) "
-    "  AND (SELECT count(*) FROM email_addresses WHERE app_id = $1) < $5 "
+    "  AND sesd_count_locked('email_addresses', $1) < $5 "
     "  RETURNING id) "
     "SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN 'ok' "
     "WHEN EXISTS (SELECT 1 FROM dup) THEN 'repeat' "

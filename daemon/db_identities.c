@@ -27,7 +27,7 @@ struct db_stmt db_identities_insert = {"identities_insert",
     "  dkim_selector, dkim_private_key, dkim_public_key, verified, tags) "
     "  SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb "
     "  WHERE NOT EXISTS (SELECT 1 FROM owner) "
-    "  AND (SELECT count(*) FROM email_identities WHERE app_id = $1) < $9 "
+    "  AND sesd_count_locked('email_identities', $1) < $9 "
     "  RETURNING id) "
     "SELECT CASE "
     "WHEN EXISTS (SELECT 1 FROM ins) THEN 'ok' "

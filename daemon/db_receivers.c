@@ -9,7 +9,7 @@
 struct db_stmt db_receivers_insert = {"receivers_insert",
     "INSERT INTO receivers (app_id, name, description) "
     "SELECT $1, $2, $3 "
-    "WHERE (SELECT count(*) FROM receivers WHERE app_id = $1) < $4 "
+    "WHERE sesd_count_locked('receivers', $1) < $4 "
     "RETURNING id",
     4, 0};
 

@@ -8,7 +8,7 @@ struct db_stmt db_templates_insert = {"templates_insert",
     "INSERT INTO templates (app_id, name, html, text_body, variables, "
     "status, review_reason) "
     "SELECT $1, $2, $3, $4, $5::text[], $6, $7 "
-    "WHERE (SELECT count(*) FROM templates WHERE app_id = $1) < $8 "
+    "WHERE sesd_count_locked('templates', $1) < $8 "
     "RETURNING id",
     8, 0};
 

@@ -1,4 +1,6 @@
-# cmake -DOUT=file.c -DFILES="a.sql;b.sql" -P embed_sql.cmake
+# cmake -DOUT=file.c -DSQL_DIR=dir -P embed_sql.cmake
+file(GLOB FILES ${SQL_DIR}/[0-9][0-9][0-9][0-9]_*.sql)
+list(SORT FILES)
 set(body "/* generated from sql/ by embed_sql.cmake; do not edit */\n#include \"migrate.h\"\n\nconst struct migration migrations[] = {\n")
 set(last 0)
 foreach(f ${FILES})

@@ -286,6 +286,21 @@ test('FailedOperation.ExceedTemplateLimit: [limits] templates', async () => {
 	await L.UpdateEmailTemplate({ TemplateID: ids[1], TemplateName: 't1b', TemplateContent: { Text: b64('1b') } });
 });
 
+test('the template limit holds under concurrent creates', async () => {
+	const existing = (await L.ListEmailTemplates({ Limit: 100, Offset: 0 })).TemplatesMetadata;
+	for (const t of existing)
+		await L.DeleteEmailTemplate({ TemplateID: t.TemplateID });
+	/* 20 at once over several database connections: without a lock each
+	 * statement's snapshot would see room for itself */
+	const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
+		L.CreateEmailTemplate({ TemplateName: `race ${i}`, TemplateContent: { Text: b64(`${i}`) } })));
+	const ok = results.filter((r) => r.status === 'fulfilled');
+	const limited = results.filter((r) => r.status === 'rejected' && r.reason.code === 'FailedOperation.ExceedTemplateLimit');
+	assert.equal(ok.length, 3, JSON.stringify(results.map((r) => r.status === 'rejected' ? r.reason.code : 'ok')));
+	assert.equal(limited.length, 17);
+	assert.equal((await L.ListEmailTemplates({ Limit: 100, Offset: 0 })).TotalCount, 3);
+});
+
 test('[templates] review = manual: status 1 until sesd_template_review()', async () => {
 	const id = await create(M, 'needs review', { Html: b64('<p>{{x}}</p>') });
 	let g = await M.GetEmailTemplate({ TemplateID: id });
