@@ -203,16 +203,24 @@ void
 uuid_v4(char out[37])
 {
 	unsigned char r[16];
+	char hex[33];
 
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		fatalx("RAND_bytes failed");
 	r[6] = (r[6] & 0x0f) | 0x40;
 	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-	    r[11], r[12], r[13], r[14], r[15]);
+	/* 8-4-4-4-12; hex_encode, not a 16-argument snprintf per request */
+	hex_encode(hex, r, sizeof(r));
+	memcpy(out, hex, 8);
+	out[8] = '-';
+	memcpy(out + 9, hex + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, hex + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, hex + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, hex + 20, 12);
+	out[36] = '\0';
 }
 
 uint64_t
