@@ -128,8 +128,9 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# a requested stop is a clean stop: make run should not report an error for it
+trap 'exit 0' INT
+trap 'exit 0' TERM
 trap 'exit 129' HUP
 
 # --- PostgreSQL ---
