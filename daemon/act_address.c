@@ -137,10 +137,8 @@ list_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 	yajl_gen g;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	g = api_reply_begin(req);
 	jw_open_arr(g, "EmailSenders");
 	for (int i = 0; i < res->nrows; i++) {
@@ -170,10 +168,8 @@ delete_done(const struct db_res *res, void *arg)
 {
 	struct api_req *req = arg;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		api_fail(req, E_NO_SUCH_SENDER,
 		    "The sender address %.300s does not exist.",

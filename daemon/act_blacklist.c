@@ -171,10 +171,8 @@ create_done(const struct db_res *res, void *arg)
 
 	free(req->act_state);
 	req->act_state = NULL;
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (!db_bool(res, 0, 0)) {
 		fail_past(req);
 		return;
@@ -233,10 +231,8 @@ list_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 	yajl_gen g;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	g = api_reply_begin(req);
 	jw_int(g, "TotalCount", res->nrows ? db_int(res, 0, 0) : 0);
 	jw_open_arr(g, "Data");
@@ -295,10 +291,8 @@ update_done(const struct db_res *res, void *arg)
 		    api_str(req, "Email"));
 		return;
 	}
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (!db_bool(res, 0, 0)) {
 		fail_past(req);
 		return;
@@ -340,10 +334,8 @@ delete_done(const struct db_res *res, void *arg)
 {
 	struct api_req *req = arg;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	api_reply_ok(req);
 }
 

@@ -878,10 +878,8 @@ list_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 	yajl_gen g;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	g = api_reply_begin(req);
 	jw_open_arr(g, "EmailIdentities");
 	for (int i = 0; i < res->nrows; i++) {

@@ -198,10 +198,8 @@ create_done(const struct db_res *res, void *arg)
 		    api_str(req, "ReceiversName"));
 		return;
 	}
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		api_fail(req, E_EXCEED_RECEIVER_LIMIT,
 		    "The account has reached its limit of %d recipient lists.",
@@ -814,10 +812,8 @@ list_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 	yajl_gen g;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	g = api_reply_begin(req);
 	jw_open_arr(g, "Data");
 	for (int i = 0; i < res->nrows; i++) {
@@ -928,10 +924,8 @@ details_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 	yajl_gen g;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		int64_t id = 0;
 		api_int(req, "ReceiverId", &id);
@@ -1022,10 +1016,8 @@ delete_done(const struct db_res *res, void *arg)
 {
 	struct api_req *req = arg;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		api_fail(req, E_RECEIVER_NOT_EXIST, NULL);
 		return;

@@ -195,10 +195,8 @@ create_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 
 	tmpl_free(req->act_state);
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		api_fail(req, E_EXCEED_TEMPLATE_LIMIT,
 		    "The account has reached its limit of %d templates.",
@@ -234,10 +232,8 @@ get_done(const struct db_res *res, void *arg)
 	struct buf b64;
 	yajl_gen g;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		api_fail(req, E_TEMPLATE_NOT_EXIST, NULL);
 		return;
@@ -279,10 +275,8 @@ list_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 	yajl_gen g;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	g = api_reply_begin(req);
 	jw_open_arr(g, "TemplatesMetadata");
 	for (int i = 0; i < res->nrows; i++) {
@@ -322,10 +316,8 @@ update_done(const struct db_res *res, void *arg)
 	struct api_req *req = arg;
 
 	tmpl_free(req->act_state);
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		api_fail(req, E_TEMPLATE_NOT_EXIST, NULL);
 		return;
@@ -357,10 +349,8 @@ delete_done(const struct db_res *res, void *arg)
 {
 	struct api_req *req = arg;
 
-	if (res->status != DB_OK) {
-		api_fail_db(req, res);
+	if (!api_db_ok(req, res))
 		return;
-	}
 	if (res->nrows == 0) {
 		api_fail(req, E_TEMPLATE_NOT_EXIST, NULL);
 		return;

@@ -287,6 +287,15 @@ api_fail_db(struct api_req *req, const struct db_res *res)
 	    req, E_INTERNAL, "Internal error (request %s).", req->request_id);
 }
 
+bool
+api_db_ok(struct api_req *req, const struct db_res *res)
+{
+	if (res->status == DB_OK)
+		return true;
+	api_fail_db(req, res);
+	return false;
+}
+
 int
 api_page(struct api_req *req, int64_t *offset, int64_t *limit)
 {

@@ -96,6 +96,10 @@ void api_fail(struct api_req *req, enum api_err err, const char *fmt, ...)
 struct db_res;
 void api_fail_db(struct api_req *req, const struct db_res *res);
 
+/* For a db_done_fn: true when res is DB_OK; otherwise answers the request
+ * with api_fail_db() (req is then freed) and returns false. */
+bool api_db_ok(struct api_req *req, const struct db_res *res);
+
 /* Code text of err, e.g. "InvalidParameterValue.TemplateNotExist". */
 const char *api_err_code(enum api_err err);
 
