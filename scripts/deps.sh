@@ -8,7 +8,7 @@ set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 
 PACKAGES="build-essential cmake pkg-config libevent-dev libesmtp-dev libyajl-dev libpq-dev
-libssl-dev libcmocka-dev postgresql-15 postfix python3-aiosmtpd python3-dkim clang-format \
+libssl-dev libcmocka-dev postgresql-15 postfix python3-aiosmtpd python3-dkim clang-format cppcheck \
 dnsmasq-base"
 
 installed() {
