@@ -10,7 +10,7 @@ CTEST ?= ctest
 JOBS ?= 2
 CTEST_FLAGS ?= --output-on-failure
 
-FORMAT_FILES = $(wildcard daemon/*.c daemon/*.h tests/unit/*.c tests/bench/*.c)
+FORMAT_FILES = $(wildcard daemon/*.c daemon/*.h tests/unit/*.c tests/bench/*.c tests/tools/*.c)
 
 .PHONY: all deps build build-asan format-check lint check test run clean
 
