@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +37,12 @@ enum cfg_type {
 	CFG_DNS_LABEL,  /* char *, one LDH label */
 	CFG_DNS_SERVER, /* char *, "" or host or host:port */
 	CFG_NAME_LIST,  /* char *, comma-separated [a-z0-9-] names */
+	CFG_DURATION,   /* int seconds, min..max; suffixes s, m, h, d */
+	CFG_BOOL,       /* bool, yes or no */
+	CFG_URL,        /* char *, http(s)://host[:port][/path], max bytes */
+	CFG_HOST,       /* char *, a host name or IP address, no port */
+	CFG_HELO,       /* char *, "" or a host name (DNS labels) */
+	CFG_EMAIL,      /* char *, "" or a plain address (util.h) */
 };
 
 enum cfg_reload {
@@ -48,6 +56,7 @@ enum cfg_storage {
 	CFG_ST_INT,
 	CFG_ST_SIZE,
 	CFG_ST_ENUM,
+	CFG_ST_BOOL,
 };
 
 struct cfg_key {
@@ -63,9 +72,13 @@ struct cfg_key {
 
 static const char *const verify_values[] = {"trust", "dns", NULL};
 static const char *const review_values[] = {"auto", "manual", NULL};
+static const char *const starttls_values[] = {
+    "none", "opportunistic", "required", NULL};
 
-#define CFG_KB 1024LL
-#define CFG_MB (1024LL * 1024)
+#define CFG_KB  1024LL
+#define CFG_MB  (1024LL * 1024)
+#define CFG_MIN 60LL
+#define CFG_DAY (24LL * 60 * 60)
 
 /*
  * The key table, in file order. Each row:
@@ -124,7 +137,47 @@ static const char *const review_values[] = {"auto", "manual", NULL};
 	X("limits", "receivers", CFG_INT, CFG_RELOAD,                          \
 	    limits_receivers, "1000", 1, 1000000, NULL)                        \
 	X("limits", "receivers_per_list", CFG_INT, CFG_RELOAD,                 \
-	    limits_receivers_per_list, "50000", 1, 100000000, NULL)
+	    limits_receivers_per_list, "50000", 1, 100000000, NULL)            \
+	X("smtp", "relay_host", CFG_HOST, CFG_RELOAD,                          \
+	    smtp_relay_host, "127.0.0.1", 0, 0, NULL)                          \
+	X("smtp", "relay_port", CFG_INT, CFG_RELOAD,                           \
+	    smtp_relay_port, "25", 1, 65535, NULL)                             \
+	X("smtp", "starttls", CFG_ENUM, CFG_RELOAD,                            \
+	    smtp_starttls, "opportunistic", 0, 0, starttls_values)             \
+	X("smtp", "auth_user", CFG_STRING, CFG_RELOAD,                         \
+	    smtp_auth_user, "", 0, 255, NULL)                                  \
+	X("smtp", "auth_password", CFG_STRING, CFG_RELOAD,                     \
+	    smtp_auth_password, "", 0, 255, NULL)                              \
+	X("smtp", "helo_name", CFG_HELO, CFG_RELOAD,                           \
+	    smtp_helo_name, "", 0, 0, NULL)                                    \
+	X("smtp", "connect_timeout", CFG_INT, CFG_RELOAD,                      \
+	    smtp_connect_timeout, "10", 1, 300, NULL)                          \
+	X("smtp", "command_timeout", CFG_INT, CFG_RELOAD,                      \
+	    smtp_command_timeout, "60", 1, 3600, NULL)                         \
+	X("smtp", "workers", CFG_INT, CFG_RESTART,                             \
+	    smtp_workers, "4", 1, 64, NULL)                                    \
+	X("smtp", "messages_per_session", CFG_INT, CFG_RELOAD,                 \
+	    smtp_messages_per_session, "100", 1, 10000, NULL)                  \
+	X("smtp", "max_retry_age", CFG_DURATION, CFG_RELOAD,                   \
+	    smtp_max_retry_age, "72h", 1 * CFG_MIN, 30 * CFG_DAY, NULL)        \
+	X("smtp", "retry_base", CFG_DURATION, CFG_RELOAD,                      \
+	    smtp_retry_base, "60s", 1, 1 * CFG_DAY, NULL)                      \
+	X("smtp", "bounce_address", CFG_EMAIL, CFG_RELOAD,                     \
+	    smtp_bounce_address, "", 0, 0, NULL)                               \
+	X("smtp", "lease", CFG_DURATION, CFG_RELOAD,                           \
+	    smtp_lease, "300s", 10, 1 * CFG_DAY, NULL)                         \
+	X("content", "ad_marker", CFG_STRING, CFG_RELOAD,                      \
+	    content_ad_marker, "<AD>", 1, 32, NULL)                            \
+	X("content", "public_url", CFG_URL, CFG_RELOAD,                        \
+	    content_public_url, "http://127.0.0.1:9381", 0, 200, NULL)         \
+	X("content", "unsubscribe_key_file", CFG_STRING, CFG_RELOAD,           \
+	    content_unsubscribe_key_file, "", 0, CFG_STRING_MAX, NULL)         \
+	X("content", "unsubscribe_mailto", CFG_EMAIL, CFG_RELOAD,              \
+	    content_unsubscribe_mailto, "", 0, 0, NULL)                        \
+	X("web", "listen", CFG_HOST_PORT, CFG_RESTART,                         \
+	    web_listen, "127.0.0.1:9381", 0, 0, NULL)                          \
+	X("dkim", "sign", CFG_BOOL, CFG_RELOAD,                                \
+	    dkim_sign, "yes", 0, 0, NULL)
 
 #define CFG_ROW(sec, key, type, reload, field, def, min, max, values)          \
 	{sec, key, type, reload, offsetof(struct config, field), def, min,     \
@@ -132,15 +185,17 @@ static const char *const review_values[] = {"auto", "manual", NULL};
 #define CFG_INFO(sec, key, type, reload, field, def, min, max, values)         \
 	{sec, key, def},
 #define CFG_STORAGE(type)                                                      \
-	((type) == CFG_INT    ? CFG_ST_INT                                     \
+	((type) == CFG_INT || (type) == CFG_DURATION ? CFG_ST_INT              \
 	    : (type) == CFG_SIZE ? CFG_ST_SIZE                                 \
 	    : (type) == CFG_ENUM ? CFG_ST_ENUM                                 \
+	    : (type) == CFG_BOOL ? CFG_ST_BOOL                                 \
 	    : CFG_ST_STR)
 #define CFG_FIELD_STORAGE(field)                                               \
 	_Generic(((struct config *)0)->field,                                  \
 	    char *: CFG_ST_STR,                                                \
 	    int: CFG_ST_INT,                                                   \
 	    size_t: CFG_ST_SIZE,                                               \
+	    bool: CFG_ST_BOOL,                                                 \
 	    default: CFG_ST_ENUM)
 #define CFG_CHECK(sec, key, type, reload, field, def, min, max, values)        \
 	_Static_assert(CFG_STORAGE(type) == CFG_FIELD_STORAGE(field),          \
@@ -150,7 +205,8 @@ static const char *const review_values[] = {"auto", "manual", NULL};
 static const struct cfg_key cfg_keys[] = {CONFIG_KEYS(CFG_ROW)};
 CONFIG_KEYS(CFG_CHECK)
 _Static_assert(sizeof(enum identity_verify) == sizeof(int) &&
-		   sizeof(enum template_review) == sizeof(int),
+		   sizeof(enum template_review) == sizeof(int) &&
+		   sizeof(enum smtp_starttls) == sizeof(int),
     "enum keys are stored as int");
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -170,13 +226,23 @@ static int host_port_check(const char *, bool);
 static bool label_ok(const char *, size_t);
 static int time_zone_check(const char *);
 static int name_list_check(const char *);
+static int parse_duration(const char *, unsigned long long *);
+static void duration_to_text(char *, size_t, unsigned long long);
+static bool dns_name_ok(const char *);
+static bool ipv6_ok(const char *);
+static bool url_byte_ok(unsigned char);
+static int url_check(const char *, size_t);
 static int value_set(
     struct config *, const struct cfg_key *, const char *, char *, size_t);
 static int config_parse(struct config *, FILE *, char *, size_t);
-static char *cred_path(const struct config *);
+static void key_where(const struct config *, const int *, const char *,
+    const char *, char *, size_t);
+static int cross_check(const struct config *, const int *, char *, size_t);
+static char *conf_relative(const struct config *, const char *);
 static int cred_line(
     struct config *, char *, const char *, int, int **, char *, size_t);
 static int creds_load(struct config *, char *, size_t);
+static int unsub_key_load(struct config *, char *, size_t);
 static bool value_equal(
     const struct config *, const struct config *, const struct cfg_key *);
 static void value_copy(
@@ -427,6 +493,138 @@ name_list_check(const char *s)
 	}
 }
 
+/* Decimal seconds with an optional s, m, h or d suffix. */
+static int
+parse_duration(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 60 * 60;
+		break;
+	case 'd':
+		mult = 24 * 60 * 60;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > ~0ULL / mult)
+		v = ~0ULL; /* out of any range */
+	else
+		v *= mult;
+	*out = v;
+	return 0;
+}
+
+/* The largest unit that divides n exactly: 86400 -> "1d", 90 -> "90s". */
+static void
+duration_to_text(char *out, size_t outlen, unsigned long long n)
+{
+	static const struct {
+		unsigned long long secs;
+		char suffix;
+	} units[] = {{24 * 60 * 60, 'd'}, {60 * 60, 'h'}, {60, 'm'}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (n != 0 && n % units[i].secs == 0) {
+			snprintf(out, outlen, "%llu%c", n / units[i].secs,
+			    units[i].suffix);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%llus", n);
+}
+
+/* DNS labels separated by single dots, at most 253 bytes. */
+static bool
+dns_name_ok(const char *s)
+{
+	size_t len = strlen(s), start = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || s[i] == '.') {
+			if (!label_ok(s + start, i - start))
+				return false;
+			start = i + 1;
+		}
+	}
+	return true;
+}
+
+/* A bare IPv6 address, as a relay host is given. */
+static bool
+ipv6_ok(const char *s)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET6, s, &a) == 1;
+}
+
+/*
+ * A byte that may stand in a URL's path as links, headers and HTML
+ * attributes carry it: printable ASCII, no blank, quote, angle bracket
+ * or backslash, and no '?' or '#' (sesd appends its own path and query).
+ */
+static bool
+url_byte_ok(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("\"<>\\^`{|}?#", c) == NULL;
+}
+
+/*
+ * http:// or https:// (any case), then host[:port] or [v6][:port] with no
+ * user part, then an optional /path; at most max bytes. unsub_url() builds
+ * "<url>/unsubscribe?t=..." from it.
+ */
+static int
+url_check(const char *s, size_t max)
+{
+	char auth[300];
+	size_t n = strlen(s), scheme, alen;
+	const char *host, *colon;
+
+	if (n > max)
+		return -1;
+	if (strncasecmp(s, "https://", 8) == 0)
+		scheme = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		scheme = 7;
+	else
+		return -1;
+	for (size_t i = scheme; i < n; i++)
+		if (!url_byte_ok((unsigned char)s[i]))
+			return -1;
+	host = s + scheme;
+	alen = strcspn(host, "/");
+	if (alen == 0 || alen >= sizeof(auth) || memchr(host, '@', alen))
+		return -1;
+	memcpy(auth, host, alen);
+	auth[alen] = '\0';
+	/* a bare IPv6 address needs brackets in a URL */
+	colon = strchr(auth, ':');
+	if (auth[0] != '[' && colon != NULL && strchr(colon + 1, ':') != NULL)
+		return -1;
+	return host_port_check(auth, false);
+}
+
 /*
  * Parses text as k's type and stores it in cfg. On error writes why (no
  * file:line) and returns -1. Free-form strings are never echoed: a
@@ -550,6 +748,67 @@ value_set(struct config *cfg, const struct cfg_key *k, const char *text,
 			seterr(why, whylen,
 			    "\"%s\" is not a comma-separated list of names "
 			    "(a-z, 0-9, -)",
+			    text);
+			return -1;
+		}
+		break;
+	case CFG_DURATION:
+		if (parse_duration(text, &ull) == -1) {
+			seterr(why, whylen,
+			    "\"%s\" is not a duration (seconds, or a number "
+			    "with suffix s, m, h or d)",
+			    text);
+			return -1;
+		}
+		if (ull < (unsigned long long)k->min ||
+		    ull > (unsigned long long)k->max) {
+			duration_to_text(
+			    lo, sizeof(lo), (unsigned long long)k->min);
+			duration_to_text(
+			    hi, sizeof(hi), (unsigned long long)k->max);
+			seterr(why, whylen, "%s is out of range %s..%s", text,
+			    lo, hi);
+			return -1;
+		}
+		*(int *)FIELD(cfg, k) = (int)ull;
+		return 0;
+	case CFG_BOOL:
+		if (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0) {
+			seterr(why, whylen, "\"%s\" is not yes or no", text);
+			return -1;
+		}
+		*(bool *)FIELD(cfg, k) = strcmp(text, "yes") == 0;
+		return 0;
+	case CFG_URL:
+		if (url_check(text, (size_t)k->max) == -1) {
+			seterr(why, whylen,
+			    "\"%s\" is not an http:// or https:// URL of at "
+			    "most %lld bytes (host[:port][/path], no user, "
+			    "query or fragment)",
+			    text, k->max);
+			return -1;
+		}
+		break;
+	case CFG_HOST:
+		if (!host_ok(text, strlen(text), false) && !ipv6_ok(text)) {
+			seterr(why, whylen,
+			    "\"%s\" is not a host name or IP address", text);
+			return -1;
+		}
+		break;
+	case CFG_HELO:
+		if (text[0] != '\0' && !dns_name_ok(text)) {
+			seterr(why, whylen,
+			    "\"%s\" is not a host name (DNS labels separated "
+			    "by dots)",
+			    text);
+			return -1;
+		}
+		break;
+	case CFG_EMAIL:
+		if (text[0] != '\0' && !email_valid(text, 254)) {
+			seterr(why, whylen,
+			    "\"%s\" is not an email address (local@domain)",
 			    text);
 			return -1;
 		}
@@ -681,6 +940,8 @@ config_parse(struct config *cfg, FILE *f, char *err, size_t errlen)
 			goto out;
 		}
 	}
+	if (cross_check(cfg, seen, err, errlen) == -1)
+		goto out;
 	rc = 0;
 out:
 	free(section);
@@ -688,16 +949,67 @@ out:
 	return rc;
 }
 
-/* credentials_file, relative to the config file's directory. */
+/* "file:line: " of key (section, name), or "file: " and " (default)". */
+static void
+key_where(const struct config *cfg, const int *seen, const char *section,
+    const char *name, char *out, size_t outlen)
+{
+	const struct cfg_key *k = key_find(section, name);
+	int line = seen[k - cfg_keys];
+
+	if (line != 0)
+		snprintf(out, outlen, "%s:%d: %s.%s", cfg->path, line, section,
+		    name);
+	else
+		snprintf(out, outlen, "%s: %s.%s (default)", cfg->path, section,
+		    name);
+}
+
+/* Rules that span keys, checked once every key has its value. */
+static int
+cross_check(const struct config *cfg, const int *seen, char *err, size_t errlen)
+{
+	char where[512], a[32], b[32];
+	bool user = cfg->smtp_auth_user[0] != '\0';
+	bool pass = cfg->smtp_auth_password[0] != '\0';
+
+	if (user != pass) {
+		key_where(cfg, seen, "smtp",
+		    user ? "auth_user" : "auth_password", where, sizeof(where));
+		seterr(err, errlen,
+		    "%s: set auth_user and auth_password together (or "
+		    "neither)",
+		    where);
+		return -1;
+	}
+	if (cfg->smtp_retry_base > cfg->smtp_max_retry_age) {
+		key_where(cfg, seen, "smtp",
+		    seen[key_find("smtp", "retry_base") - cfg_keys] != 0
+			? "retry_base"
+			: "max_retry_age",
+		    where, sizeof(where));
+		duration_to_text(
+		    a, sizeof(a), (unsigned long long)cfg->smtp_retry_base);
+		duration_to_text(
+		    b, sizeof(b), (unsigned long long)cfg->smtp_max_retry_age);
+		seterr(err, errlen,
+		    "%s: retry_base (%s) is longer than max_retry_age (%s)",
+		    where, a, b);
+		return -1;
+	}
+	return 0;
+}
+
+/* A file named in the config, relative to the config file's directory. */
 static char *
-cred_path(const struct config *cfg)
+conf_relative(const struct config *cfg, const char *file)
 {
 	const char *slash = strrchr(cfg->path, '/');
 
-	if (cfg->credentials_file[0] == '/' || slash == NULL)
-		return xstrdup(cfg->credentials_file);
-	return xasprintf("%.*s%s", (int)(slash - cfg->path + 1), cfg->path,
-	    cfg->credentials_file);
+	if (file[0] == '/' || slash == NULL)
+		return xstrdup(file);
+	return xasprintf(
+	    "%.*s%s", (int)(slash - cfg->path + 1), cfg->path, file);
 }
 
 /* One non-comment line "SecretId SecretKey AppId" of the file at path. */
@@ -767,7 +1079,7 @@ cred_line(struct config *cfg, char *s, const char *path, int lineno,
 static int
 creds_load(struct config *cfg, char *err, size_t errlen)
 {
-	char *path = cred_path(cfg), *line = NULL;
+	char *path = conf_relative(cfg, cfg->credentials_file), *line = NULL;
 	int *lines = NULL, fd, lineno = 0, rc = -1;
 	FILE *f = NULL;
 	struct stat st;
@@ -846,6 +1158,80 @@ out:
 	return rc;
 }
 
+/*
+ * The unsubscribe HMAC key: the bytes of the file, as they are. Every node
+ * must hold the same file, so sesd never makes one up; without a file no
+ * unsubscribe link can be made or checked.
+ */
+static int
+unsub_key_load(struct config *cfg, char *err, size_t errlen)
+{
+	unsigned char key[CONFIG_UNSUB_KEY_MAX + 1];
+	char *path;
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (cfg->content_unsubscribe_key_file[0] == '\0')
+		return 0;
+	path = conf_relative(cfg, cfg->content_unsubscribe_key_file);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		seterr(err, errlen,
+		    "%s: readable by group or others (mode %04o); chmod 600 "
+		    "it",
+		    path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (len < sizeof(key) &&
+	       (n = read(fd, key + len, sizeof(key) - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len < CONFIG_UNSUB_KEY_MIN || len > CONFIG_UNSUB_KEY_MAX) {
+		seterr(err, errlen,
+		    "%s: an unsubscribe key must be %d..%d bytes, this file "
+		    "has %s%zu (make one with: umask 077; head -c 32 "
+		    "/dev/urandom > FILE)",
+		    path, CONFIG_UNSUB_KEY_MIN, CONFIG_UNSUB_KEY_MAX,
+		    len > CONFIG_UNSUB_KEY_MAX ? "more than " : "",
+		    len > CONFIG_UNSUB_KEY_MAX ? (size_t)CONFIG_UNSUB_KEY_MAX
+					       : len);
+		goto out;
+	}
+	cfg->unsub_key = xmalloc(len);
+	memcpy(cfg->unsub_key, key, len);
+	cfg->unsub_key_len = len;
+	free(cfg->content_unsubscribe_key_file);
+	cfg->content_unsubscribe_key_file = path;
+	path = NULL;
+	rc = 0;
+out:
+	explicit_bzero(key, sizeof(key));
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
+}
+
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
@@ -862,7 +1248,8 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	rc = config_parse(cfg, f, err, errlen);
 	fclose(f);
-	if (rc == -1 || creds_load(cfg, err, errlen) == -1) {
+	if (rc == -1 || creds_load(cfg, err, errlen) == -1 ||
+	    unsub_key_load(cfg, err, errlen) == -1) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -884,6 +1271,10 @@ config_free(struct config *cfg)
 		free(c->secret_id);
 	}
 	free(cfg->creds);
+	if (cfg->unsub_key != NULL) {
+		explicit_bzero(cfg->unsub_key, cfg->unsub_key_len);
+		free(cfg->unsub_key);
+	}
 	free(cfg->path);
 	free(cfg);
 }
@@ -927,6 +1318,9 @@ value_equal(
 	case CFG_ST_SIZE:
 		return *(const size_t *)CFIELD(a, k) ==
 		       *(const size_t *)CFIELD(b, k);
+	case CFG_ST_BOOL:
+		return *(const bool *)CFIELD(a, k) ==
+		       *(const bool *)CFIELD(b, k);
 	case CFG_ST_INT:
 	case CFG_ST_ENUM:
 		break;
@@ -947,6 +1341,9 @@ value_copy(
 	}
 	case CFG_ST_SIZE:
 		*(size_t *)FIELD(to, k) = *(const size_t *)CFIELD(from, k);
+		return;
+	case CFG_ST_BOOL:
+		*(bool *)FIELD(to, k) = *(const bool *)CFIELD(from, k);
 		return;
 	case CFG_ST_INT:
 	case CFG_ST_ENUM:

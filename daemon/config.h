@@ -22,6 +22,17 @@ enum template_review {
 	REVIEW_MANUAL, /* status 1 until an operator approves (README) */
 };
 
+enum smtp_starttls {
+	STARTTLS_NONE,          /* never: plain SMTP to the relay */
+	STARTTLS_OPPORTUNISTIC, /* when the relay offers it */
+	STARTTLS_REQUIRED,      /* no session without TLS */
+};
+
+/* Bounds of the [content] unsubscribe_key_file contents (unsub.h allows
+ * 16..256; a configured key must have at least 256 bits). */
+#define CONFIG_UNSUB_KEY_MIN 32
+#define CONFIG_UNSUB_KEY_MAX 256
+
 /* One line of the credentials file: "SecretId SecretKey AppId". */
 struct cred {
 	char *secret_id;
@@ -68,15 +79,52 @@ struct config {
 	int limits_receivers;          /* recipient lists per account */
 	int limits_receivers_per_list; /* addresses per list */
 
+	/* [smtp] */
+	char *smtp_relay_host; /* host name or IP address */
+	int smtp_relay_port;
+	enum smtp_starttls smtp_starttls;
+	char *smtp_auth_user;     /* "" = no AUTH */
+	char *smtp_auth_password; /* never logged */
+	char *smtp_helo_name;     /* "" = the machine's host name */
+	int smtp_connect_timeout; /* seconds */
+	int smtp_command_timeout; /* seconds */
+	int smtp_workers;
+	int smtp_messages_per_session;
+	int smtp_max_retry_age;    /* seconds; then a deferred mail fails */
+	int smtp_retry_base;       /* seconds; the first backoff */
+	char *smtp_bounce_address; /* MAIL FROM; "" = the sender address */
+	int smtp_lease;            /* seconds a claimed delivery is held */
+
+	/* [content] */
+	char *content_ad_marker;  /* 1..32 bytes, no control characters */
+	char *content_public_url; /* http(s)://host[:port][/path] */
+	char *content_unsubscribe_key_file; /* resolved path; "" = none */
+	char *content_unsubscribe_mailto;   /* "" or an address */
+
+	/* [web] */
+	char *web_listen; /* host:port of the public pages (unsubscribe) */
+
+	/* [dkim] */
+	bool dkim_sign;
+
 	/* from credentials_file */
 	struct cred *creds;
 	size_t ncreds;
+
+	/*
+	 * The bytes of content_unsubscribe_key_file, as they are
+	 * (CONFIG_UNSUB_KEY_MIN..MAX), or NULL and 0 when no file is
+	 * configured: then no unsubscribe link can be made or checked.
+	 */
+	unsigned char *unsub_key;
+	size_t unsub_key_len;
 };
 
 /*
- * Reads path and then the credentials file it names. Returns a config the
- * caller frees with config_free(), or NULL with a message "file:line: why"
- * in err. The credentials file is refused if group or others may read it.
+ * Reads path and then the credentials file and the unsubscribe key file
+ * it names. Returns a config the caller frees with config_free(), or NULL
+ * with a message "file:line: why" in err. The credentials and key files
+ * are refused if group or others may read them.
  */
 struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);

@@ -3,7 +3,8 @@
  *   sesd [-c FILE]            run in the foreground (systemd, make run)
  *   sesd -n [-c FILE]         check the configuration and exit
  *   sesd --migrate [-c FILE]  apply pending sql/ migrations and exit
- * Start: config, schema version check, database pool, API listener.
+ * Start: config, schema version check, database pool, API listener, public
+ * pages listener ([web] listen, web.c).
  * SIGHUP reloads config and credentials; SIGTERM/SIGINT stop accepting,
  * let requests in flight finish (at most [sesd] shutdown_timeout), exit.
  */
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "util.h"
+#include "web.h"
 
 #define DEFAULT_CONFIG "/etc/sesd/sesd.conf"
 
@@ -31,6 +33,7 @@ struct sesd {
 	struct db *db;
 	struct api *api;
 	struct http *http;
+	struct web *web;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	uint64_t stop_deadline_ms;
 	bool stopping;
@@ -96,8 +99,9 @@ signal_term_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	sd->stopping = true;
 	log_info("signal %d: no new requests; waiting for %zu in flight",
-	    (int)sig, api_inflight(sd->api));
+	    (int)sig, api_inflight(sd->api) + web_inflight(sd->web));
 	http_stop_accepting(sd->http);
+	web_stop_accepting(sd->web);
 	sd->stop_deadline_ms =
 	    now_ms() + (uint64_t)api_config(sd->api)->shutdown_timeout * 1000;
 	sd->ev_drain = event_new(sd->base, -1, EV_PERSIST, drain_cb, sd);
@@ -112,11 +116,11 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (api_inflight(sd->api) == 0) {
+	if (api_inflight(sd->api) + web_inflight(sd->web) == 0) {
 		event_base_loopbreak(sd->base);
 	} else if (now_ms() >= sd->stop_deadline_ms) {
 		log_warn("shutdown_timeout reached with %zu requests in flight",
-		    api_inflight(sd->api));
+		    api_inflight(sd->api) + web_inflight(sd->web));
 		event_base_loopbreak(sd->base);
 	}
 }
@@ -134,6 +138,7 @@ signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	config_keep_restart_keys(api_config(sd->api), cfg);
 	apply_log_level(cfg);
 	http_set_limits(sd->http, cfg->api_max_body, cfg->api_timeout);
+	web_set_config(sd->web, cfg);
 	api_set_config(sd->api, cfg);
 	log_info("configuration reloaded from %s (%zu credentials)",
 	    sd->config_path, cfg->ncreds);
@@ -204,14 +209,18 @@ main(int argc, char **argv)
 	if (http_listen(sd.http, cfg->api_listen, cfg->api_max_body,
 		cfg->api_timeout, err, sizeof(err)) < 0)
 		fatal("%s", err);
+	sd.web = web_new(sd.base, sd.db);
+	web_set_config(sd.web, cfg);
+	if (web_listen(sd.web, cfg->web_listen, err, sizeof(err)) < 0)
+		fatal("%s", err);
 	sd.ev_term = evsignal_new(sd.base, SIGTERM, signal_term_cb, &sd);
 	sd.ev_int = evsignal_new(sd.base, SIGINT, signal_term_cb, &sd);
 	sd.ev_hup = evsignal_new(sd.base, SIGHUP, signal_hup_cb, &sd);
 	event_add(sd.ev_term, NULL);
 	event_add(sd.ev_int, NULL);
 	event_add(sd.ev_hup, NULL);
-	log_info("sesd %s ready: api on %s, schema version %d", SESD_VERSION,
-	    cfg->api_listen, migrations_version);
+	log_info("sesd %s ready: api on %s, web on %s, schema version %d",
+	    SESD_VERSION, cfg->api_listen, cfg->web_listen, migrations_version);
 
 	event_base_dispatch(sd.base);
 
@@ -221,6 +230,7 @@ main(int argc, char **argv)
 	db_free(sd.db);
 	api_free(sd.api);
 	http_free(sd.http);
+	web_free(sd.web);
 	event_free(sd.ev_term);
 	event_free(sd.ev_int);
 	event_free(sd.ev_hup);

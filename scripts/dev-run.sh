@@ -4,24 +4,29 @@
 #   var/pg          PostgreSQL cluster (scripts/pg.sh, durable, unix socket only), database sesd
 #   var/sesd.conf   written once; edit it freely, later runs keep it
 #   var/credentials two accounts (AppId 1000001, 1000002), mode 0600, written once
+#   var/unsubscribe.key  32 random bytes, mode 0600, written once: the HMAC key of the
+#                   unsubscribe links ([content] unsubscribe_key_file)
 #   var/mail/       smtp-sink on 127.0.0.1:2525 keeps every message as a file here
 #   var/sesd.log    sesd's output (also shown on the terminal)
 #   var/dev.env     SESD_ENDPOINT, SESD_SECRET_ID(_2), SESD_SECRET_KEY(_2), SESD_MAIL_DIR
 # Stays in the foreground until Ctrl-C / SIGTERM or until sesd exits, then stops sesd,
 # smtp-sink and PostgreSQL (all by pid / postmaster.pid). A second run reuses everything.
 #
-# Environment: SESD_BIN (default build/daemon/sesd), SESD_DEV_API_PORT (9380, used only when
-# var/sesd.conf is written), SESD_DEV_SMTP_PORT (2525), SESD_DEV_PG_PORT (54329).
+# Environment: SESD_BIN (default build/daemon/sesd), SESD_DEV_API_PORT (9380) and
+# SESD_DEV_WEB_PORT (9381; the unsubscribe pages), both used only when var/sesd.conf is
+# written, SESD_DEV_SMTP_PORT (2525), SESD_DEV_PG_PORT (54329).
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 VAR=$REPO/var
 SESD=${SESD_BIN:-$REPO/build/daemon/sesd}
 API_PORT=${SESD_DEV_API_PORT:-9380}
+WEB_PORT=${SESD_DEV_WEB_PORT:-9381}
 SMTP_PORT=${SESD_DEV_SMTP_PORT:-2525}
 PG_PORT=${SESD_DEV_PG_PORT:-54329}
 CONF=$VAR/sesd.conf
 CREDS=$VAR/credentials
+UNSUB_KEY=$VAR/unsubscribe.key
 LOG=$VAR/sesd.log
 
 die() {
@@ -83,10 +88,15 @@ if [ -f "$CONF" ]; then
 	LISTEN=$(ini_get api listen "$CONF")
 	[ -n "$LISTEN" ] || LISTEN=127.0.0.1:9380 # sesd's default
 	API_PORT=${LISTEN##*:}
+	WEB_LISTEN=$(ini_get web listen "$CONF")
+	[ -n "$WEB_LISTEN" ] || WEB_LISTEN=127.0.0.1:9381 # sesd's default
+	WEB_PORT=${WEB_LISTEN##*:}
 else
 	LISTEN=127.0.0.1:$API_PORT
+	WEB_LISTEN=127.0.0.1:$WEB_PORT
 fi
 port_busy "$API_PORT" && die "API port $API_PORT is busy (ss -ltnp 'sport = :$API_PORT'); set SESD_DEV_API_PORT or edit $CONF"
+port_busy "$WEB_PORT" && die "web port $WEB_PORT is busy (ss -ltnp 'sport = :$WEB_PORT'); set SESD_DEV_WEB_PORT or edit $CONF"
 # smtp-sink sets SO_REUSEPORT: a second one would share the port silently
 port_busy "$SMTP_PORT" && die "SMTP port $SMTP_PORT is busy (ss -ltnp 'sport = :$SMTP_PORT'); set SESD_DEV_SMTP_PORT"
 
@@ -159,10 +169,29 @@ conninfo = "host=$PG_SOCKET_DIR port=$PG_PORT dbname=sesd user=postgres"
 [api]
 listen = $LISTEN
 
-# The local SMTP sink (smtp-sink) listens on 127.0.0.1:$SMTP_PORT and keeps every message
-# in var/mail/: point sesd's relay there once the [smtp] section exists.
+# The local SMTP sink (smtp-sink) keeps every message in var/mail/.
+[smtp]
+relay_host = 127.0.0.1
+relay_port = $SMTP_PORT
+
+[content]
+public_url = "http://$WEB_LISTEN"
+unsubscribe_key_file = unsubscribe.key
+
+[web]
+listen = $WEB_LISTEN
 EOF
 fi
+if [ ! -f "$UNSUB_KEY" ]; then
+	say "writing $UNSUB_KEY (32 random bytes)"
+	(
+		umask 077
+		head -c 32 /dev/urandom >"$UNSUB_KEY"
+	)
+fi
+chmod 600 "$UNSUB_KEY"
+[ -n "$(ini_get content unsubscribe_key_file "$CONF")" ] ||
+	say "note: $CONF has no [content] unsubscribe_key_file; add \"unsubscribe_key_file = unsubscribe.key\" for unsubscribe links"
 if [ ! -f "$CREDS" ]; then
 	say "writing $CREDS (two random accounts)"
 	(

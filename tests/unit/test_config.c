@@ -43,6 +43,8 @@ static struct config *load_raw(struct fx *, const char *);
 static struct config *load_body(struct fx *, const char *);
 static void expect_err(struct fx *, const char *, int, const char *);
 static struct config *load_creds(struct fx *, const char *, mode_t, char **);
+static struct config *load_key(
+    struct fx *, const void *, size_t, mode_t, char **);
 static char *read_all(const char *);
 static char *unquote(char *);
 static char *next_line(char **);
@@ -215,6 +217,28 @@ test_defaults(void **state)
 	assert_int_equal(cfg->limits_templates, 1000);
 	assert_int_equal(cfg->limits_receivers, 1000);
 	assert_int_equal(cfg->limits_receivers_per_list, 50000);
+	assert_string_equal(cfg->smtp_relay_host, "127.0.0.1");
+	assert_int_equal(cfg->smtp_relay_port, 25);
+	assert_int_equal(cfg->smtp_starttls, STARTTLS_OPPORTUNISTIC);
+	assert_string_equal(cfg->smtp_auth_user, "");
+	assert_string_equal(cfg->smtp_auth_password, "");
+	assert_string_equal(cfg->smtp_helo_name, "");
+	assert_int_equal(cfg->smtp_connect_timeout, 10);
+	assert_int_equal(cfg->smtp_command_timeout, 60);
+	assert_int_equal(cfg->smtp_workers, 4);
+	assert_int_equal(cfg->smtp_messages_per_session, 100);
+	assert_int_equal(cfg->smtp_max_retry_age, 72 * 3600);
+	assert_int_equal(cfg->smtp_retry_base, 60);
+	assert_string_equal(cfg->smtp_bounce_address, "");
+	assert_int_equal(cfg->smtp_lease, 300);
+	assert_string_equal(cfg->content_ad_marker, "<AD>");
+	assert_string_equal(cfg->content_public_url, "http://127.0.0.1:9381");
+	assert_string_equal(cfg->content_unsubscribe_key_file, "");
+	assert_string_equal(cfg->content_unsubscribe_mailto, "");
+	assert_string_equal(cfg->web_listen, "127.0.0.1:9381");
+	assert_true(cfg->dkim_sign);
+	assert_null(cfg->unsub_key);
+	assert_int_equal(cfg->unsub_key_len, 0);
 	assert_int_equal(cfg->ncreds, 2);
 }
 
@@ -414,6 +438,157 @@ static const struct value_case value_cases[] = {
 	"identity.spf_record: unterminated quote"},
     {"[identity]\nspf_record = \"", 4,
 	"identity.spf_record: unterminated quote"},
+    /* duration: seconds, or s/m/h/d */
+    {"[smtp]\nmax_retry_age = 60", 0, NULL},
+    {"[smtp]\nmax_retry_age = 1m", 0, NULL},
+    {"[smtp]\nmax_retry_age = 30d", 0, NULL},
+    {"[smtp]\nmax_retry_age = 720h", 0, NULL},
+    {"[smtp]\nmax_retry_age = 59s", 4,
+	"smtp.max_retry_age: 59s is out of range 1m..30d"},
+    {"[smtp]\nmax_retry_age = 31d", 4,
+	"smtp.max_retry_age: 31d is out of range 1m..30d"},
+    {"[smtp]\nmax_retry_age = 99999999999999999999d", 4,
+	"smtp.max_retry_age: \"99999999999999999999d\" is not a duration "
+	"(seconds, or a number with suffix s, m, h or d)"},
+    {"[smtp]\nmax_retry_age = 999999999999999999d", 4,
+	"smtp.max_retry_age: 999999999999999999d is out of range 1m..30d"},
+    {"[smtp]\nmax_retry_age = 72H", 4,
+	"smtp.max_retry_age: \"72H\" is not a duration (seconds, or a number "
+	"with suffix s, m, h or d)"},
+    {"[smtp]\nmax_retry_age = 3w", 4,
+	"smtp.max_retry_age: \"3w\" is not a duration (seconds, or a number "
+	"with suffix s, m, h or d)"},
+    {"[smtp]\nmax_retry_age = 1hm", 4,
+	"smtp.max_retry_age: \"1hm\" is not a duration (seconds, or a number "
+	"with suffix s, m, h or d)"},
+    {"[smtp]\nmax_retry_age = h", 4,
+	"smtp.max_retry_age: \"h\" is not a duration (seconds, or a number "
+	"with suffix s, m, h or d)"},
+    {"[smtp]\nmax_retry_age = -1h", 4,
+	"smtp.max_retry_age: \"-1h\" is not a duration (seconds, or a number "
+	"with suffix s, m, h or d)"},
+    {"[smtp]\nmax_retry_age = 1.5h", 4,
+	"smtp.max_retry_age: \"1.5h\" is not a duration (seconds, or a number "
+	"with suffix s, m, h or d)"},
+    {"[smtp]\nretry_base = 1s", 0, NULL},
+    {"[smtp]\nretry_base = 0", 4, "smtp.retry_base: 0 is out of range 1s..1d"},
+    {"[smtp]\nretry_base = 25h", 4,
+	"smtp.retry_base: 25h is out of range 1s..1d"},
+    {"[smtp]\nlease = 10", 0, NULL},
+    {"[smtp]\nlease = 9s", 4, "smtp.lease: 9s is out of range 10s..1d"},
+    /* cross-key rules */
+    {"[smtp]\nmax_retry_age = 2m\nretry_base = 3m", 5,
+	"smtp.retry_base: retry_base (3m) is longer than max_retry_age (2m)"},
+    {"[smtp]\nretry_base = 2m\nmax_retry_age = 2m", 0, NULL},
+    {"[smtp]\nauth_user = relayuser\nauth_password = \"p w\"", 0, NULL},
+    {"[smtp]\n\nauth_user = relayuser", 5,
+	"smtp.auth_user: set auth_user and auth_password together (or "
+	"neither)"},
+    {"[smtp]\nauth_password = s3cret", 4,
+	"smtp.auth_password: set auth_user and auth_password together (or "
+	"neither)"},
+    /* yes/no */
+    {"[dkim]\nsign = no", 0, NULL},
+    {"[dkim]\nsign = yes", 0, NULL},
+    {"[dkim]\nsign = true", 4, "dkim.sign: \"true\" is not yes or no"},
+    {"[dkim]\nsign = YES", 4, "dkim.sign: \"YES\" is not yes or no"},
+    {"[dkim]\nsign = 1", 4, "dkim.sign: \"1\" is not yes or no"},
+    {"[dkim]\nsign =", 4, "dkim.sign: \"\" is not yes or no"},
+    /* URL */
+    {"[content]\npublic_url = https://mail.example.com", 0, NULL},
+    {"[content]\npublic_url = HTTPS://mail.example.com/", 0, NULL},
+    {"[content]\npublic_url = https://mail.example.com:8443/ses/u", 0, NULL},
+    {"[content]\npublic_url = http://[::1]:9381", 0, NULL},
+    {"[content]\npublic_url = http://127.0.0.1:9381/a%20b/", 0, NULL},
+    {"[content]\npublic_url = ftp://mail.example.com", 4,
+	"content.public_url: \"ftp://mail.example.com\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    {"[content]\npublic_url = mail.example.com", 4,
+	"content.public_url: \"mail.example.com\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    {"[content]\npublic_url = https://", 4,
+	"content.public_url: \"https://\" is not an http:// or https:// URL "
+	"of at most 200 bytes (host[:port][/path], no user, query or "
+	"fragment)"},
+    {"[content]\npublic_url = https:///path", 4,
+	"content.public_url: \"https:///path\" is not an http:// or https:// "
+	"URL of at most 200 bytes (host[:port][/path], no user, query or "
+	"fragment)"},
+    {"[content]\npublic_url = https://x.example?a=1", 4,
+	"content.public_url: \"https://x.example?a=1\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    {"[content]\npublic_url = https://x.example/#top", 4,
+	"content.public_url: \"https://x.example/#top\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    {"[content]\npublic_url = https://u:p@x.example/", 4,
+	"content.public_url: \"https://u:p@x.example/\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    {"[content]\npublic_url = https://x.example:0/", 4,
+	"content.public_url: \"https://x.example:0/\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    {"[content]\npublic_url = http://::1/", 4,
+	"content.public_url: \"http://::1/\" is not an http:// or https:// "
+	"URL of at most 200 bytes (host[:port][/path], no user, query or "
+	"fragment)"},
+    {"[content]\npublic_url = \"https://x.example/a b\"", 4,
+	"content.public_url: \"https://x.example/a b\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    {"[content]\npublic_url = https://x.example/<x>", 4,
+	"content.public_url: \"https://x.example/<x>\" is not an http:// or "
+	"https:// URL of at most 200 bytes (host[:port][/path], no user, "
+	"query or fragment)"},
+    /* other string types of the delivery keys */
+    {"[content]\nad_marker = \"[Ad]\"", 0, NULL},
+    {"[content]\nad_marker = \"\"", 4, "content.ad_marker: value is empty"},
+    {"[content]\nad_marker = 123456789012345678901234567890123", 4,
+	"content.ad_marker: value is longer than 32 characters"},
+    {"[content]\nunsubscribe_mailto = unsub@example.com", 0, NULL},
+    {"[content]\nunsubscribe_mailto = unsub", 4,
+	"content.unsubscribe_mailto: \"unsub\" is not an email address "
+	"(local@domain)"},
+    {"[smtp]\nbounce_address = bounces@example.com", 0, NULL},
+    {"[smtp]\nbounce_address = \"a b@example.com\"", 4,
+	"smtp.bounce_address: \"a b@example.com\" is not an email address "
+	"(local@domain)"},
+    {"[smtp]\nrelay_host = smtp.example.com", 0, NULL},
+    {"[smtp]\nrelay_host = ::1", 0, NULL},
+    {"[smtp]\nrelay_host = 2001:db8::25", 0, NULL},
+    {"[smtp]\nrelay_host = \"[::1]\"", 4,
+	"smtp.relay_host: \"[::1]\" is not a host name or IP address"},
+    {"[smtp]\nrelay_host = \"\"", 4,
+	"smtp.relay_host: \"\" is not a host name or IP address"},
+    {"[smtp]\nrelay_host = smtp.example.com:25", 4,
+	"smtp.relay_host: \"smtp.example.com:25\" is not a host name or IP "
+	"address"},
+    {"[smtp]\nhelo_name = mx1.example.com", 0, NULL},
+    {"[smtp]\nhelo_name = \"\"", 0, NULL},
+    {"[smtp]\nhelo_name = mx1..example.com", 4,
+	"smtp.helo_name: \"mx1..example.com\" is not a host name (DNS labels "
+	"separated by dots)"},
+    {"[smtp]\nhelo_name = mx_1.example.com", 4,
+	"smtp.helo_name: \"mx_1.example.com\" is not a host name (DNS labels "
+	"separated by dots)"},
+    {"[smtp]\nstarttls = required", 0, NULL},
+    {"[smtp]\nstarttls = always", 4,
+	"smtp.starttls: \"always\" is not one of none, opportunistic, "
+	"required"},
+    {"[smtp]\nrelay_port = 65536", 4,
+	"smtp.relay_port: 65536 is out of range 1..65535"},
+    {"[smtp]\nworkers = 65", 4, "smtp.workers: 65 is out of range 1..64"},
+    {"[smtp]\nmessages_per_session = 0", 4,
+	"smtp.messages_per_session: 0 is out of range 1..10000"},
+    {"[smtp]\nconnect_timeout = 301", 4,
+	"smtp.connect_timeout: 301 is out of range 1..300"},
+    {"[web]\nlisten = 0.0.0.0:80", 0, NULL},
+    {"[web]\nlisten = 9381", 4,
+	"web.listen: \"9381\" is not host:port (port 1..65535)"},
     /* structure */
     {"[nope]", 3, "unknown section [nope]"},
     {"[api]\nfoo = 1", 4, "unknown key \"foo\" in [api]"},
@@ -498,6 +673,212 @@ test_enums(void **state)
 	assert_non_null(cfg);
 	assert_int_equal(cfg->identity_verify, VERIFY_TRUST);
 	assert_int_equal(cfg->templates_review, REVIEW_AUTO);
+}
+
+static void
+test_durations(void **state)
+{
+	static const struct {
+		const char *text;
+		int secs;
+	} cases[] = {
+	    {"60", 60},
+	    {"60s", 60},
+	    {"1m", 60},
+	    {"90m", 90 * 60},
+	    {"72h", 72 * 3600},
+	    {"3d", 3 * 86400},
+	    {"30d", 30 * 86400},
+	    {"2592000", 30 * 86400},
+	};
+	struct fx *fx = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *body =
+		    xasprintf("[smtp]\nmax_retry_age = %s", cases[i].text);
+		struct config *cfg = load_body(fx, body);
+		free(body);
+		if (cfg == NULL)
+			fail_msg("%s: %s", cases[i].text, fx->err);
+		assert_int_equal(cfg->smtp_max_retry_age, cases[i].secs);
+	}
+	/* the range names the bounds in their largest exact unit */
+	load_body(fx, "[smtp]\nlease = 86401");
+	expect_err(
+	    fx, fx->conf, 4, "smtp.lease: 86401 is out of range 10s..1d");
+}
+
+/* yes/no, the STARTTLS enum and the delivery strings as stored. */
+static void
+test_delivery_keys(void **state)
+{
+	struct fx *fx = *state;
+	struct config *cfg;
+
+	cfg = load_body(fx, "[smtp]\n"
+			    "relay_host = relay.example.com\n"
+			    "relay_port = 587\n"
+			    "starttls = required\n"
+			    "auth_user = \"ses user\"\n"
+			    "auth_password = \"p@ss word\"\n"
+			    "helo_name = mx1.example.com\n"
+			    "workers = 64\n"
+			    "retry_base = 5m\n"
+			    "lease = 1d\n"
+			    "bounce_address = b@example.com\n"
+			    "[content]\n"
+			    "ad_marker = \"[AD]\"\n"
+			    "public_url = https://mail.example.com/ses/\n"
+			    "unsubscribe_mailto = u@example.com\n"
+			    "[web]\n"
+			    "listen = 0.0.0.0:8080\n"
+			    "[dkim]\n"
+			    "sign = no\n");
+	if (cfg == NULL)
+		fail_msg("%s", fx->err);
+	assert_string_equal(cfg->smtp_relay_host, "relay.example.com");
+	assert_int_equal(cfg->smtp_relay_port, 587);
+	assert_int_equal(cfg->smtp_starttls, STARTTLS_REQUIRED);
+	assert_string_equal(cfg->smtp_auth_user, "ses user");
+	assert_string_equal(cfg->smtp_auth_password, "p@ss word");
+	assert_string_equal(cfg->smtp_helo_name, "mx1.example.com");
+	assert_int_equal(cfg->smtp_workers, 64);
+	assert_int_equal(cfg->smtp_retry_base, 300);
+	assert_int_equal(cfg->smtp_lease, 86400);
+	assert_string_equal(cfg->smtp_bounce_address, "b@example.com");
+	assert_string_equal(cfg->content_ad_marker, "[AD]");
+	assert_string_equal(
+	    cfg->content_public_url, "https://mail.example.com/ses/");
+	assert_string_equal(cfg->content_unsubscribe_mailto, "u@example.com");
+	assert_string_equal(cfg->web_listen, "0.0.0.0:8080");
+	assert_false(cfg->dkim_sign);
+
+	cfg = load_body(fx, "[smtp]\nstarttls = none\n[dkim]\nsign = yes\n");
+	assert_non_null(cfg);
+	assert_int_equal(cfg->smtp_starttls, STARTTLS_NONE);
+	assert_true(cfg->dkim_sign);
+
+	/* a password is never echoed, even when it is refused */
+	load_body(fx, "[smtp]\nauth_user = u\nauth_password = \"sec\tret\"\n");
+	expect_err(fx, fx->conf, 5,
+	    "smtp.auth_password: value contains a control character");
+}
+
+/* ---- unsubscribe key file ---------------------------------------------- */
+
+/* A config naming a key file with these bytes and mode. */
+static struct config *
+load_key(struct fx *fx, const void *key, size_t len, mode_t mode, char **path)
+{
+	char *body;
+
+	*path = tmp_write_n(key, len, mode);
+	body = xasprintf("[content]\nunsubscribe_key_file = %s\n", *path);
+	load_body(fx, body);
+	free(body);
+	return fx->cfg;
+}
+
+static void
+test_unsub_key(void **state)
+{
+	struct fx *fx = *state;
+	unsigned char key[300];
+	char *path;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1); /* NULs and newlines too */
+	key[5] = '\0';
+	key[6] = '\n';
+
+	/* 32 and 256 bytes load as they are, binary included */
+	if (load_key(fx, key, 32, 0600, &path) == NULL)
+		fail_msg("%s", fx->err);
+	assert_int_equal(fx->cfg->unsub_key_len, 32);
+	assert_memory_equal(fx->cfg->unsub_key, key, 32);
+	assert_string_equal(fx->cfg->content_unsubscribe_key_file, path);
+	unlink(path);
+	free(path);
+	if (load_key(fx, key, 256, 0400, &path) == NULL)
+		fail_msg("%s", fx->err);
+	assert_int_equal(fx->cfg->unsub_key_len, 256);
+	assert_memory_equal(fx->cfg->unsub_key, key, 256);
+	unlink(path);
+	free(path);
+
+	/* too short, too long */
+	load_key(fx, key, 31, 0600, &path);
+	expect_err(fx, path, 0,
+	    "an unsubscribe key must be 32..256 bytes, this file has 31 (make "
+	    "one with: umask 077; head -c 32 /dev/urandom > FILE)");
+	unlink(path);
+	free(path);
+	load_key(fx, key, 0, 0600, &path);
+	expect_err(fx, path, 0,
+	    "an unsubscribe key must be 32..256 bytes, this file has 0 (make "
+	    "one with: umask 077; head -c 32 /dev/urandom > FILE)");
+	unlink(path);
+	free(path);
+	load_key(fx, key, 257, 0600, &path);
+	expect_err(fx, path, 0,
+	    "an unsubscribe key must be 32..256 bytes, this file has more "
+	    "than 256 (make one with: umask 077; head -c 32 /dev/urandom > "
+	    "FILE)");
+	unlink(path);
+	free(path);
+
+	/* readable by others, missing, not a file */
+	load_key(fx, key, 32, 0640, &path);
+	expect_err(fx, path, 0,
+	    "readable by group or others (mode 0640); chmod 600 it");
+	unlink(path);
+	free(path);
+	load_body(
+	    fx, "[content]\nunsubscribe_key_file = /tmp/sesd-test-none/k\n");
+	expect_err(fx, "/tmp/sesd-test-none/k", 0, "No such file or directory");
+	load_body(fx, "[content]\nunsubscribe_key_file = /tmp\n");
+	expect_err(fx, "/tmp", 0, "not a regular file");
+}
+
+/* A relative key file is found beside the config file. */
+static void
+test_unsub_key_relative(void **state)
+{
+	struct fx *fx = *state;
+	char dir[] = "/tmp/sesd-test-XXXXXX";
+	char *conf, *key, *text;
+	FILE *f;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	conf = xasprintf("%s/sesd.conf", dir);
+	key = xasprintf("%s/unsubscribe.key", dir);
+	fd = open(key, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+	close(fd);
+	text = xasprintf("[sesd]\ncredentials_file = %s\n[content]\n"
+			 "unsubscribe_key_file = unsubscribe.key\n",
+	    fx->cred);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+
+	fx->cfg = config_load(conf, fx->err, sizeof(fx->err));
+	if (fx->cfg == NULL)
+		fail_msg("%s", fx->err);
+	assert_string_equal(fx->cfg->content_unsubscribe_key_file, key);
+	assert_int_equal(fx->cfg->unsub_key_len, 32);
+	assert_memory_equal(
+	    fx->cfg->unsub_key, "0123456789abcdef0123456789abcdef", 32);
+
+	unlink(conf);
+	unlink(key);
+	assert_int_equal(rmdir(dir), 0);
+	free(conf);
+	free(key);
 }
 
 /* Comments, blanks, trimming, quotes, CRLF. */
@@ -815,7 +1196,14 @@ test_keep_restart_keys(void **state)
 			    "[api]\n"
 			    "listen = 0.0.0.0:1\n"
 			    "rate_limit = 0\n"
-			    "max_body = 1M\n");
+			    "max_body = 1M\n"
+			    "[smtp]\n"
+			    "workers = 9\n"
+			    "lease = 1h\n"
+			    "[web]\n"
+			    "listen = 0.0.0.0:2\n"
+			    "[dkim]\n"
+			    "sign = no\n");
 	if (new == NULL)
 		fail_msg("%s", fx->err);
 
@@ -838,7 +1226,11 @@ test_keep_restart_keys(void **state)
 	    new->db_conninfo, "host=/var/run/postgresql dbname=sesd");
 	assert_int_equal(new->db_pool_size, 4);
 	assert_string_equal(new->api_listen, "127.0.0.1:9380");
+	assert_int_equal(new->smtp_workers, 4);
+	assert_string_equal(new->web_listen, "127.0.0.1:9381");
 	/* the others take the new ones */
+	assert_int_equal(new->smtp_lease, 3600);
+	assert_false(new->dkim_sign);
 	assert_int_equal(new->shutdown_timeout, 60);
 	assert_int_equal(new->db_reconnect_interval, 5);
 	assert_int_equal(new->api_rate_limit, 0);
@@ -853,6 +1245,12 @@ test_keep_restart_keys(void **state)
 				    "restart sesd to apply"));
 	assert_non_null(strstr(log, "config: api.listen changed; restart "
 				    "sesd to apply"));
+	assert_non_null(strstr(log, "config: smtp.workers changed; restart "
+				    "sesd to apply"));
+	assert_non_null(strstr(log, "config: web.listen changed; restart "
+				    "sesd to apply"));
+	assert_null(strstr(log, "lease"));
+	assert_null(strstr(log, "dkim"));
 	assert_null(strstr(log, "shutdown_timeout"));
 	assert_null(strstr(log, "rate_limit"));
 	free(log);
@@ -898,7 +1296,7 @@ test_keys_table(void **state)
 	}
 	assert_null(keys[n].section);
 	assert_null(keys[n].def);
-	assert_int_equal(n, 24);
+	assert_int_equal(n, 44);
 }
 
 /* Cuts the next line off *p (which advances); NULL at the end. */
@@ -1012,6 +1410,14 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_values, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_sizes, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_enums, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_durations, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_delivery_keys, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unsub_key, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unsub_key_relative, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_syntax, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_structure, fx_setup, fx_teardown),

@@ -630,14 +630,19 @@ function sesdEnv(extra) {
 }
 
 /*
- * startSesd({ pg, conf, accounts, migrate = true, waitMs = 15000, env, args })
- *   Writes a sesd.conf ({ section: { key: value } } merged over the defaults below) and a
- *   credentials file (0600) in a fresh /tmp dir, runs `sesd --migrate -c conf` (unless
- *   migrate is false), starts `sesd -c conf` with its output in sesd.log, and waits until the
- *   API port accepts TCP connections. Defaults:
+ * startSesd({ pg, conf, accounts, migrate = true, waitMs = 15000, env, args, webPort,
+ *             unsubscribeKey })
+ *   Writes a sesd.conf ({ section: { key: value } } merged over the defaults below), a
+ *   credentials file (0600) and an unsubscribe key file (0600) in a fresh /tmp dir, runs
+ *   `sesd --migrate -c conf` (unless migrate is false), starts `sesd -c conf` with its output
+ *   in sesd.log, and waits until the API and web ports accept TCP connections. Defaults:
  *     [sesd] credentials_file = <dir>/credentials   [database] conninfo = pg.conninfo
- *     [api] listen = 127.0.0.1:<free port>
- *   Returns { endpoint, port, dir, confPath, credentialsPath, logPath, accounts, pid, log(),
+ *     [api] listen = 127.0.0.1:<free port>          [web] listen = 127.0.0.1:<webPort>
+ *     [content] unsubscribe_key_file = <dir>/unsubscribe.key
+ *   webPort: the public pages' port (default a free one). unsubscribeKey: the key file's bytes
+ *   (a Buffer; default 32 random bytes), or null for no key file (and no key in the conf).
+ *   Returns { endpoint, port, webEndpoint, webPort, unsubscribeKey, unsubscribeKeyPath, dir,
+ *     confPath, credentialsPath, logPath, accounts, pid, log(),
  *     stop({ timeoutMs }) (SIGTERM, wait, then fail on bad log lines, an exit status other
  *     than 0 / SIGTERM, or workers that outlive sesd), kill(sig = 'SIGKILL') (sends sig to
  *     sesd only; SIGKILL also waits for the exit, and a later stop() then kills leftover
@@ -646,19 +651,26 @@ function sesdEnv(extra) {
  *     waitExit(ms), exited (promise), writeConf(conf) (rewrite the conf, merged over the
  *     current one), writeCredentials(accounts), waitForLog(regex, ms) }
  */
-async function startSesd({ pg, conf = {}, accounts, migrate = true, waitMs = 15000, env = {}, args = [] } = {}) {
+async function startSesd({ pg, conf = {}, accounts, migrate = true, waitMs = 15000, env = {}, args = [],
+	webPort, unsubscribeKey = crypto.randomBytes(32) } = {}) {
 	if (!fs.existsSync(SESD_BIN))
 		throw new Error(`sesd binary not found at ${SESD_BIN}: build it (make build) or set SESD_BIN`);
 	const dir = tmpDir('sesd-it-');
 	const port = await freePort();
+	webPort = webPort || await freePort();
 	const confPath = path.join(dir, 'sesd.conf');
 	const credentialsPath = path.join(dir, 'credentials');
+	const unsubscribeKeyPath = unsubscribeKey ? path.join(dir, 'unsubscribe.key') : null;
 	const logPath = path.join(dir, 'sesd.log');
 	accounts = accounts || defaultAccounts();
+	if (unsubscribeKey)
+		fs.writeFileSync(unsubscribeKeyPath, unsubscribeKey, { mode: 0o600 });
 	let current = mergeConf({
 		sesd: { credentials_file: credentialsPath },
 		database: pg ? { conninfo: pg.conninfo } : {},
 		api: { listen: `127.0.0.1:${port}` },
+		web: { listen: `127.0.0.1:${webPort}` },
+		content: unsubscribeKey ? { unsubscribe_key_file: unsubscribeKeyPath } : {},
 	}, conf);
 	const writeConf = (c) => fs.writeFileSync(confPath, iniText(c));
 	const writeCredentials = (accs) => {
@@ -707,6 +719,10 @@ async function startSesd({ pg, conf = {}, accounts, migrate = true, waitMs = 150
 	const sesd = {
 		endpoint: `127.0.0.1:${port}`,
 		port,
+		webEndpoint: `127.0.0.1:${webPort}`,
+		webPort,
+		unsubscribeKey: unsubscribeKey || null,
+		unsubscribeKeyPath,
 		dir,
 		confPath,
 		credentialsPath,
@@ -813,6 +829,9 @@ async function startSesd({ pg, conf = {}, accounts, migrate = true, waitMs = 150
 
 	try {
 		await waitForPort(port, { timeoutMs: waitMs, isDead: () => !!p.exit, what: `sesd (${SESD_BIN})`, logTail: () => tail(log()) });
+		/* the web listener is bound right after the API one */
+		if (/^127\.0\.0\.1:/.test(current.web.listen))
+			await waitForPort(Number(current.web.listen.split(':')[1]), { timeoutMs: waitMs, isDead: () => !!p.exit, what: `sesd web (${SESD_BIN})`, logTail: () => tail(log()) });
 	} catch (e) {
 		stopped = true;
 		unregister(entry);
