@@ -101,6 +101,7 @@ api_new(struct db *db)
 	add_table(api, act_template_actions);
 	add_table(api, act_receiver_actions);
 	add_table(api, act_blacklist_actions);
+	add_table(api, act_send_actions);
 	qsort(api->actions, api->nactions, sizeof(*api->actions), action_cmp);
 	for (size_t i = 1; i < api->nactions; i++)
 		if (strcmp(api->actions[i - 1]->name, api->actions[i]->name) ==

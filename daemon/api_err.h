@@ -132,7 +132,53 @@
 	    "The recipient list does not exist.")                              \
 	/* custom blacklist */                                                 \
 	X(E_WRONG_DATE, "InvalidParameterValue.WrongDate",                     \
-	    "The date must be YYYY-MM-DD.")
+	    "The date must be YYYY-MM-DD.")                                    \
+	/* sending */                                                          \
+	X(E_SEND_PARAM_NECESSARY, "MissingParameter.SendParamNecessary",       \
+	    "FromEmailAddress, ReceiverId and Template are required.")         \
+	X(E_TIMED_PARAM_NECESSARY, "MissingParameter.TimedParamNecessary",     \
+	    "TaskType 2 needs TimedParam with BeginTime.")                     \
+	X(E_CYCLE_PARAM_NECESSARY, "MissingParameter.CycleParamNecessary",     \
+	    "TaskType 3 needs CycleParam with BeginTime and IntervalTime.")    \
+	X(E_SUBJECT_LENGTH, "InvalidParameterValue.SubjectLengthError",        \
+	    "Subject must be 1 to 100 characters.")                            \
+	X(E_BEGIN_TIME_BEFORE_NOW, "InvalidParameterValue.BeginTimeBeforeNow", \
+	    "BeginTime is in the past.")                                       \
+	X(E_TEMPLATE_NOT_MATCH_DATA,                                           \
+	    "InvalidParameterValue.TemplateNotMatchData",                      \
+	    "The template variables are not covered by the template data.")    \
+	X(E_EMAIL_ADDRESS_NULL, "InvalidParameterValue.EmailAddressIsNULL",    \
+	    "An email address is empty.")                                      \
+	X(E_SEND_ADDRESS_STATUS, "OperationDenied.SendAddressStatusError",     \
+	    "The sender address is not usable.")                               \
+	X(E_RECEIVER_STATUS, "OperationDenied.ReceiverStatusError",            \
+	    "The recipient list is not complete or is empty.")                 \
+	X(E_TEMPLATE_STATUS, "OperationDenied.TemplateStatusError",            \
+	    "The template does not exist or is not approved.")                 \
+	X(E_WITHOUT_PERMISSION, "FailedOperation.WithOutPermission",           \
+	    "Only templates may be sent; Simple content is not permitted.")    \
+	X(E_MISSING_EMAIL_CONTENT, "FailedOperation.MissingEmailContent",      \
+	    "Template is required.")                                           \
+	X(E_NO_ATTACH_PERMISSION, "FailedOperation.NoAttachPermission",        \
+	    "Attachments are not supported.")                                  \
+	X(E_TOO_MANY_RECIPIENTS, "FailedOperation.TooManyRecipients",          \
+	    "Too many recipients.")                                            \
+	X(E_INCORRECT_EMAIL, "FailedOperation.IncorrectEmail",                 \
+	    "An email address is not valid.")                                  \
+	X(E_INCORRECT_SENDER, "FailedOperation.IncorrectSender",               \
+	    "The sender is not valid.")                                        \
+	X(E_NOT_AUTHENTICATED_SENDER,                                          \
+	    "FailedOperation.NotAuthenticatedSender",                          \
+	    "The sender address is not a registered address on a verified "    \
+	    "domain.")                                                         \
+	X(E_INVALID_TEMPLATE_ID, "FailedOperation.InvalidTemplateID",          \
+	    "The template does not exist or is not approved.")                 \
+	X(E_WRONG_CONTENT_JSON, "FailedOperation.WrongContentJson",            \
+	    "TemplateData is not a JSON object of strings.")                   \
+	X(E_RECEIVER_UNSUBSCRIBED, "FailedOperation.ReceiverHasUnsubscribed",  \
+	    "A recipient has unsubscribed from this sender domain.")           \
+	X(E_EMAIL_IN_BLACKLIST, "FailedOperation.EmailAddrInBlacklist",        \
+	    "A recipient is on the blacklist.")
 
 enum api_err {
 #define API_ERR_ENUM(e, code, msg) e,
