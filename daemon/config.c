@@ -155,7 +155,7 @@ static const char *const starttls_values[] = {
 	X("smtp", "command_timeout", CFG_INT, CFG_RELOAD,                      \
 	    smtp_command_timeout, "60", 1, 3600, NULL)                         \
 	X("smtp", "workers", CFG_INT, CFG_RESTART,                             \
-	    smtp_workers, "4", 1, 64, NULL)                                    \
+	    smtp_workers, "4", 0, 64, NULL)                                    \
 	X("smtp", "messages_per_session", CFG_INT, CFG_RELOAD,                 \
 	    smtp_messages_per_session, "100", 1, 10000, NULL)                  \
 	X("smtp", "max_retry_age", CFG_DURATION, CFG_RELOAD,                   \

@@ -3,10 +3,13 @@
  *   sesd [-c FILE]            run in the foreground (systemd, make run)
  *   sesd -n [-c FILE]         check the configuration and exit
  *   sesd --migrate [-c FILE]  apply pending sql/ migrations and exit
- * Start: config, schema version check, database pool, API listener, public
- * pages listener ([web] listen, web.c).
- * SIGHUP reloads config and credentials; SIGTERM/SIGINT stop accepting,
- * let requests in flight finish (at most [sesd] shutdown_timeout), exit.
+ * Start: config, schema version check, database pool, the SMTP workers and
+ * the dispatcher (dispatch.c: the workers are forked here, before any thread
+ * exists), API listener, public pages listener ([web] listen, web.c).
+ * SIGHUP reloads config and credentials; SIGTERM/SIGINT stop accepting and
+ * claiming, let requests in flight and the workers' current batches finish
+ * and their results be written (at most [sesd] shutdown_timeout), exit.
+ * SIGCHLD belongs to pool.c (reaping and respawning workers).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -22,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "dispatch.h"
 #include "util.h"
 #include "web.h"
 
@@ -34,6 +38,7 @@ struct sesd {
 	struct api *api;
 	struct http *http;
 	struct web *web;
+	struct sched *sched;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	uint64_t stop_deadline_ms;
 	bool stopping;
@@ -98,10 +103,13 @@ signal_term_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	sd->stopping = true;
-	log_info("signal %d: no new requests; waiting for %zu in flight",
-	    (int)sig, api_inflight(sd->api) + web_inflight(sd->web));
+	log_info("signal %d: no new requests; waiting for %zu in flight and "
+		 "%zu deliveries",
+	    (int)sig, api_inflight(sd->api) + web_inflight(sd->web),
+	    sched_busy(sd->sched));
 	http_stop_accepting(sd->http);
 	web_stop_accepting(sd->web);
+	sched_stop(sd->sched);
 	sd->stop_deadline_ms =
 	    now_ms() + (uint64_t)api_config(sd->api)->shutdown_timeout * 1000;
 	sd->ev_drain = event_new(sd->base, -1, EV_PERSIST, drain_cb, sd);
@@ -116,11 +124,14 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (api_inflight(sd->api) + web_inflight(sd->web) == 0) {
+	if (api_inflight(sd->api) + web_inflight(sd->web) == 0 &&
+	    sched_busy(sd->sched) == 0) {
 		event_base_loopbreak(sd->base);
 	} else if (now_ms() >= sd->stop_deadline_ms) {
-		log_warn("shutdown_timeout reached with %zu requests in flight",
-		    api_inflight(sd->api) + web_inflight(sd->web));
+		log_warn("shutdown_timeout reached with %zu requests and %zu "
+			 "deliveries in flight",
+		    api_inflight(sd->api) + web_inflight(sd->web),
+		    sched_busy(sd->sched));
 		event_base_loopbreak(sd->base);
 	}
 }
@@ -139,6 +150,7 @@ signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	apply_log_level(cfg);
 	http_set_limits(sd->http, cfg->api_max_body, cfg->api_timeout);
 	web_set_config(sd->web, cfg);
+	sched_set_config(sd->sched, cfg);
 	api_set_config(sd->api, cfg);
 	log_info("configuration reloaded from %s (%zu credentials)",
 	    sd->config_path, cfg->ncreds);
@@ -203,6 +215,11 @@ main(int argc, char **argv)
 	sd.db = db_new(sd.base, cfg->db_conninfo, cfg->time_zone,
 	    cfg->db_pool_size, cfg->db_reconnect_interval);
 	db_start(sd.db);
+	/* [smtp] workers = 0: an API-only node, no dispatcher */
+	if (cfg->smtp_workers > 0) {
+		sd.sched = sched_new(sd.base, sd.db, cfg);
+		sched_start(sd.sched);
+	}
 	sd.api = api_new(sd.db);
 	api_set_config(sd.api, cfg);
 	sd.http = http_new(sd.base, api_http_cb, sd.api);
@@ -228,6 +245,9 @@ main(int argc, char **argv)
 	/* the pool answers queries still pending, and their requests reply
 	 * through the api and http objects, so those go last */
 	db_free(sd.db);
+	/* after db_free: its callbacks may still land in the dispatcher;
+	 * closing the sockets makes idle workers exit */
+	sched_free(sd.sched);
 	api_free(sd.api);
 	http_free(sd.http);
 	web_free(sd.web);

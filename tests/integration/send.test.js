@@ -59,7 +59,8 @@ async function newList(client, name, datas) {
 
 before(async () => {
 	pg = await startPg();
-	sesd = await startSesd({ pg, conf: { api: { rate_limit: 0 } } });
+	/* workers = 0: no dispatcher, so the deliveries stay as the statement wrote them */
+	sesd = await startSesd({ pg, conf: { api: { rate_limit: 0 }, smtp: { workers: 0 } } });
 	A = sdkClient(sesd, 0);
 	B = sdkClient(sesd, 1);
 

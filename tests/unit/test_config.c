@@ -581,7 +581,7 @@ static const struct value_case value_cases[] = {
 	"required"},
     {"[smtp]\nrelay_port = 65536", 4,
 	"smtp.relay_port: 65536 is out of range 1..65535"},
-    {"[smtp]\nworkers = 65", 4, "smtp.workers: 65 is out of range 1..64"},
+    {"[smtp]\nworkers = 65", 4, "smtp.workers: 65 is out of range 0..64"},
     {"[smtp]\nmessages_per_session = 0", 4,
 	"smtp.messages_per_session: 0 is out of range 1..10000"},
     {"[smtp]\nconnect_timeout = 301", 4,

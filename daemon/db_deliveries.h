@@ -1,0 +1,79 @@
+/*
+ * db_deliveries.h: the dispatcher's SQL over deliveries (sql/0003_sending.sql
+ * state machine): claim a batch of one task run, write a batch of results
+ * back, return expired leases to the queue. Each is one statement; every
+ * set travels as arrays (unnest), never one round trip per recipient.
+ * The statements span accounts on purpose (the dispatcher serves all of
+ * them); each row keeps its app_id and every derived row (suppression)
+ * takes the delivery's own app_id.
+ */
+#ifndef SESD_DB_DELIVERIES_H
+#define SESD_DB_DELIVERIES_H
+
+#include "db.h"
+
+/*
+ * Claim. $1 node (lease_owner), $2 at most this many rows, $3 lease in
+ * seconds. Picks the due delivery that waited longest, then up to $2 due
+ * deliveries of that same task run (one batch = one run = one template),
+ * all FOR UPDATE SKIP LOCKED, so several nodes and several claims in
+ * flight never take the same row; sets them 'sending', attempts + 1,
+ * lease_until = now() + $3 s. Columns, in DLV_C_* order below; the task's
+ * columns (DLV_C_KIND on) are filled in row 0 only (NULL in later rows)
+ * so a big template crosses the wire once.
+ */
+extern struct db_stmt db_dlv_claim;
+
+enum {
+	DLV_C_ID,
+	DLV_C_EMAIL,
+	DLV_C_DATA, /* the list's per-recipient TemplateData or NULL */
+	DLV_C_MSGID,
+	DLV_C_ATTEMPTS, /* after the increment: the claim's generation */
+	DLV_C_TASK,
+	DLV_C_RUN,
+	DLV_C_APP,
+	DLV_C_KIND, /* row 0 only from here */
+	DLV_C_SUBJECT,
+	DLV_C_HTML,   /* NULL: no html part */
+	DLV_C_TEXT,   /* NULL: no text part */
+	DLV_C_SHARED, /* Template.TemplateData or NULL */
+	DLV_C_UNSUB,  /* "0".."12" or NULL */
+	DLV_C_AD,
+	DLV_C_REPLY_TO,
+	DLV_C_SENDER_ADDR,
+	DLV_C_SENDER_NAME,
+	DLV_C_DOMAIN,
+	DLV_C_HDR_FROM_ADDR, /* SendEmail HeaderFrom's address or NULL */
+	DLV_C_HDR_FROM_NAME,
+	DLV_C_DKIM_SELECTOR, /* NULL: no identity row for the domain */
+	DLV_C_DKIM_KEY,
+	DLV_C_NCOLS
+};
+
+/*
+ * Results. $1 ids bigint[], $2 attempts int[] (as claimed: a row claimed
+ * again since, by this or another node, is left alone), $3 states text[]
+ * ('sent', 'deferred', 'bounced', 'failed'), $4 SMTP codes int[] (0: none),
+ * $5 replies text[], $6 hard bounce bool[], $7 backoff seconds int[],
+ * $8 [smtp] max_retry_age in seconds. A 'deferred' whose created_at +
+ * max_retry_age has passed becomes 'failed'; otherwise next_attempt_at is
+ * now() + backoff, but never later than that deadline (one last attempt
+ * there). A hard bounce adds a 'bounce' suppression for the sender domain
+ * (ON CONFLICT DO NOTHING). A task with no run to come (next_run_at NULL)
+ * and no open delivery left goes from status 5 to 10.
+ * -> one row: updated, suppressed, finished (counts).
+ */
+extern struct db_stmt db_dlv_results;
+
+/*
+ * Expire. No parameters. Every 'sending' row whose lease has passed (its
+ * node died, or its result write was lost) goes back to 'deferred', due
+ * now. Then closes every status 5 task with nothing open left (the
+ * results statement of two nodes finishing one task at the same moment
+ * cannot see each other's rows; this sweep settles it).
+ * -> one row: expired, finished (counts).
+ */
+extern struct db_stmt db_dlv_expire;
+
+#endif

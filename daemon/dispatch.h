@@ -1,0 +1,49 @@
+/*
+ * dispatch.h: the dispatcher in the parent (DESIGN.md sections 0 and 4).
+ * Every SCHED_TICK_MS, and at once after sched_kick(), it claims a batch
+ * (db_deliveries.h: one task run, up to [smtp] messages_per_session
+ * recipients, FOR UPDATE SKIP LOCKED with a lease of [smtp] lease) for each
+ * idle worker, hands it over (pool.h), collects the per-recipient results
+ * and writes them back in batches; every SCHED_EXPIRE_MS it returns expired
+ * leases to the queue. Nothing another node needs is kept in memory: the
+ * database is the queue, so several sesd share the work.
+ *
+ * Duplicates: a batch whose SMTP session finished but whose results were
+ * not written (sesd killed, database gone past the lease) is sent again
+ * when its lease expires, with the same Message-ID (DESIGN.md section 4).
+ */
+#ifndef SESD_DISPATCH_H
+#define SESD_DISPATCH_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define SCHED_TICK_MS   200
+#define SCHED_EXPIRE_MS 10000
+/* results are written when this many are waiting, or a batch is over */
+#define SCHED_FLUSH_MAX 1000
+
+struct event_base;
+struct db;
+struct sched;
+
+/* cfg borrowed (sched_set_config replaces it). Forks nothing yet. Every
+ * function below accepts NULL (no dispatcher: [smtp] workers = 0). */
+struct sched *sched_new(
+    struct event_base *base, struct db *db, const struct config *cfg);
+/* Forks the workers (pool_start) and starts the timers. Call before any
+ * thread exists and before the listeners. */
+void sched_start(struct sched *s);
+void sched_set_config(struct sched *s, const struct config *cfg);
+/* Claim now (after a release), not at the next tick. */
+void sched_kick(struct sched *s);
+/* Shutdown: no more claims; workers finish their batches. */
+void sched_stop(struct sched *s);
+/* Work still in flight: batches, claims, results not yet written. 0 when
+ * sesd may exit without losing a result. */
+size_t sched_busy(const struct sched *s);
+/* After the loop stopped: ends the workers. Accepts NULL. */
+void sched_free(struct sched *s);
+
+#endif

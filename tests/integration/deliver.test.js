@@ -1,0 +1,431 @@
+'use strict';
+/*
+ * The delivery pipeline (dispatcher, worker pool, relay) end to end: BatchSendEmail through the
+ * official SDK, real PostgreSQL, postfix smtp-sink dumping every message to a file.
+ *   - content: recipient, substituted values (HTML-escaped in the html part), the ad marker
+ *     before (ADLocation 1) and after (2) the subject, the unsubscribe footer in the requested
+ *     language in both parts with a link carrying &l=, List-Unsubscribe(-Post), a DKIM
+ *     signature that python3-dkim verifies with GetEmailIdentity's public key; deliveries sent
+ *     with the relay's code, task status 5 -> 10;
+ *   - a missing variable (per-recipient) fails that recipient only, with a clear reason;
+ *   - a worker SIGKILLed mid-batch is replaced, its batch retried: every recipient sent;
+ *   - two sesd on one database share a 1,000-recipient task: each recipient exactly once, and
+ *     both nodes did part of it;
+ *   - outcomes: 5xx to RCPT bounced, 4xx deferred by [smtp] retry_base, failed once
+ *     max_retry_age has passed; task status 10 when nothing is open;
+ *   - SendEmail: every recipient its own transaction, one Message-ID (the MessageId returned);
+ *   - an expired lease (a dead node) goes back to the queue and another node sends it;
+ *     [smtp] workers = 0 delivers nothing;
+ *   - SIGTERM mid-batch: the session finishes and its results are written before exit.
+ */
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const { startPg, startSink, startSesd, sdkClient } = require('./lib/stack');
+
+const PYTHON = '/usr/bin/python3';
+const SENDER = 'news@mail.example.com';
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let pg;
+const ids = {};
+
+function smtpConf(sink, extra = {}) {
+	return {
+		api: { rate_limit: 0 },
+		smtp: { relay_host: '127.0.0.1', relay_port: sink.port, starttls: 'none', retry_base: '1s',
+			command_timeout: 30, ...extra },
+	};
+}
+
+function rows(sql) {
+	const out = pg.psql(sql);
+	return out === '' ? [] : out.split('\n').map((l) => l.split('|'));
+}
+
+async function waitFor(what, fn, ms = 30000) {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		const v = fn();
+		if (v)
+			return v;
+		if (Date.now() > deadline)
+			throw new Error(`timed out waiting for ${what}`);
+		await sleep(200);
+	}
+}
+
+/* header block and body of a message (CRLF or LF) */
+function splitMsg(m) {
+	const t = m.replace(/\r\n/g, '\n');
+	const i = t.indexOf('\n\n');
+	return { head: t.slice(0, i), body: t.slice(i + 2) };
+}
+
+function header(head, name) {
+	const unfolded = head.replace(/\n[ \t]+/g, ' ');
+	const re = new RegExp(`^${name}: (.*)$`, 'im');
+	const m = re.exec(unfolded);
+	return m ? m[1] : null;
+}
+
+function decodeWords(v) {
+	return v.replace(/=\?UTF-8\?B\?([^?]*)\?=\s*/gi, (_, b) => Buffer.from(b, 'base64').toString('utf8')).trim();
+}
+
+function decodePart(head, body) {
+	const cte = (header(head, 'Content-Transfer-Encoding') || '').toLowerCase();
+	if (cte === 'base64')
+		return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8').replace(/\r\n/g, '\n');
+	if (cte === 'quoted-printable') {
+		const soft = body.replace(/=\n/g, '');
+		return Buffer.from(soft.replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))),
+			'latin1').toString('utf8').replace(/\r\n/g, '\n');
+	}
+	return body;
+}
+
+/* { head, text, html } of a multipart/alternative message */
+function parts(message) {
+	const { head, body } = splitMsg(message);
+	const ct = header(head, 'Content-Type');
+	const bm = /boundary="?([^";]+)"?/.exec(ct);
+	const out = { head };
+	assert.ok(bm, `multipart expected: ${ct}`);
+	for (const chunk of body.split(`--${bm[1]}`).slice(1)) {
+		if (chunk.startsWith('--'))
+			break;
+		const p = splitMsg(chunk.replace(/^\n/, ''));
+		const pct = header(p.head, 'Content-Type') || '';
+		const dec = decodePart(p.head, p.body);
+		if (/text\/html/i.test(pct))
+			out.html = dec;
+		else if (/text\/plain/i.test(pct))
+			out.text = dec;
+	}
+	return out;
+}
+
+function dkimVerify(raw, pub) {
+	const py = 'import dkim,sys,base64\n'
+		+ 'msg=base64.b64decode(sys.stdin.read())\n'
+		+ `print(dkim.verify(msg, dnsfunc=lambda n, timeout=5: b"v=DKIM1; k=rsa; p=${pub}"))\n`;
+	return execFileSync(PYTHON, ['-c', py], { input: Buffer.from(raw.replace(/\r?\n/g, '\r\n')).toString('base64') })
+		.toString().trim();
+}
+
+async function newList(client, name, datas) {
+	const r = await client.CreateReceiver({ ReceiversName: name });
+	for (let i = 0; i < datas.length; i += 5000) {
+		const chunk = datas.slice(i, i + 5000);
+		if (typeof chunk[0] === 'string')
+			await client.CreateReceiverDetail({ ReceiverId: r.ReceiverId, Emails: chunk });
+		else
+			await client.CreateReceiverDetailWithData({ ReceiverId: r.ReceiverId, Datas: chunk });
+	}
+	return r.ReceiverId;
+}
+
+before(async () => {
+	pg = await startPg();
+});
+
+after(async () => {
+	if (pg)
+		await pg.stop();
+});
+
+test('content: substitution, ad marker, footer, List-Unsubscribe, DKIM, status 5 -> 10', async () => {
+	const sink = await startSink();
+	const sesd = await startSesd({ pg, conf: smtpConf(sink) });
+	try {
+		const A = sdkClient(sesd, 0);
+		await A.CreateEmailIdentity({ EmailIdentity: 'mail.example.com' });
+		await A.CreateEmailAddress({ EmailAddress: SENDER, EmailSenderName: 'Shop' });
+		const g = await A.GetEmailIdentity({ EmailIdentity: 'mail.example.com' });
+		const pub = /p=([A-Za-z0-9+/=]+)/.exec(g.Attributes[1].ExpectedValue)[1];
+		ids.tpl = (await A.CreateEmailTemplate({ TemplateName: 'welcome', TemplateContent: {
+			Html: b64('<html><body><p>Hello {{name}}, code {{code}}</p></body></html>'),
+			Text: b64('Hello {{name}}, code {{code}}\n') } })).TemplateID;
+		const list = await newList(A, 'three', [
+			{ Email: 'ann@example.org', TemplateData: JSON.stringify({ name: 'Ann', code: '1' }) },
+			{ Email: 'bob@example.org', TemplateData: JSON.stringify({ name: 'Bob & "Co"', code: '2' }) },
+			{ Email: 'cat@example.org', TemplateData: JSON.stringify({ name: 'Cät', code: '3' }) },
+		]);
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Hi {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl }, Unsubscribe: '1', ADLocation: 1 });
+		const msgs = await sink.waitForMessages(3);
+		assert.equal(msgs.length, 3);
+		const byRcpt = {};
+		for (const m of msgs) {
+			assert.equal(m.rcpts.length, 1);
+			assert.equal(m.mailFrom, SENDER);
+			byRcpt[m.rcpts[0]] = m;
+		}
+		const want = { 'ann@example.org': ['Ann', 'Ann', '1'], 'bob@example.org': ['Bob & "Co"', 'Bob &amp; &quot;Co&quot;', '2'],
+			'cat@example.org': ['Cät', 'Cät', '3'] };
+		for (const [rcpt, [name, htmlName, code]] of Object.entries(want)) {
+			const m = byRcpt[rcpt];
+			assert.ok(m, `no message for ${rcpt}`);
+			const p = parts(m.message);
+			assert.equal(header(p.head, 'To'), rcpt);
+			assert.equal(decodeWords(header(p.head, 'Subject')), `<AD> Hi ${name}`);
+			assert.match(header(p.head, 'Message-ID'), new RegExp(`^<${r.TaskId}\\.1\\.\\d+\\.\\w+@mail\\.example\\.com>$`));
+			assert.ok(p.text.startsWith(`Hello ${name}, code ${code}\n`), p.text);
+			assert.ok(p.html.includes(`<p>Hello ${htmlName}, code ${code}</p>`), p.html);
+			/* the footer in Chinese (language 1) in both parts, the link with &l=1 */
+			const lu = header(p.head, 'List-Unsubscribe');
+			const url = /^<(http:\/\/[^>]+\/unsubscribe\?t=[A-Za-z0-9_-]+&l=1)>$/.exec(lu);
+			assert.ok(url, lu);
+			assert.equal(header(p.head, 'List-Unsubscribe-Post'), 'List-Unsubscribe=One-Click');
+			assert.ok(p.text.includes('请点击以下链接退订'), p.text);
+			assert.ok(p.text.includes(url[1]), `${p.text} lacks ${url[1]}`);
+			assert.ok(p.html.includes('点击这里退订') && p.html.includes(url[1].replace('&', '&amp;')), p.html);
+			assert.ok(p.html.indexOf('点击这里退订') < p.html.indexOf('</body>'), 'footer inside the body');
+			assert.match(header(p.head, 'DKIM-Signature'), /d=mail\.example\.com; s=\S+; t=\d+;/);
+			assert.equal(dkimVerify(m.message, pub), 'True', `DKIM of ${rcpt}`);
+		}
+		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10');
+		assert.deepEqual(rows(`SELECT email, state, smtp_code, attempts, lease_owner IS NULL FROM deliveries
+			WHERE task_id = ${r.TaskId} ORDER BY email`), [
+			['ann@example.org', 'sent', '250', '1', 't'], ['bob@example.org', 'sent', '250', '1', 't'],
+			['cat@example.org', 'sent', '250', '1', 't']]);
+
+		/* ADLocation 2: the marker after the subject; no Unsubscribe: no footer, no header */
+		const before_ = sink.files().length;
+		const r2 = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Hi {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl }, ADLocation: 2 });
+		const all = await sink.waitForMessages(before_ + 3);
+		const m2 = all.map((m) => parts(m.message)).filter((p) => header(p.head, 'Message-ID').includes(`<${r2.TaskId}.`));
+		assert.equal(m2.length, 3);
+		for (const p of m2) {
+			assert.match(decodeWords(header(p.head, 'Subject')), /^Hi .+ <AD>$/);
+			assert.equal(header(p.head, 'List-Unsubscribe'), null);
+			assert.ok(!p.text.includes('退订'));
+		}
+		await waitFor('task 2 finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r2.TaskId}`) === '10');
+
+		/* a recipient without a value for {{code}}: that one fails, the others are sent */
+		const list2 = await newList(A, 'partial', [
+			{ Email: 'dan@example.org', TemplateData: JSON.stringify({ name: 'Dan' }) },
+			{ Email: 'eve@example.org', TemplateData: JSON.stringify({ name: 'Eve' }) },
+		]);
+		const r3 = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list2, Subject: 'Hi {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl, TemplateData: JSON.stringify({ code: 'shared' }) } });
+		await waitFor('task 3 finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r3.TaskId}`) === '10');
+		/* the shared TemplateData fills the gap: both sent */
+		assert.equal(pg.psql(`SELECT string_agg(state, ',' ORDER BY email) FROM deliveries WHERE task_id = ${r3.TaskId}`),
+			'sent,sent');
+		pg.psql(`UPDATE send_tasks SET template_html = replace(template_html, '{{code}}', '{{code}} {{extra}}'),
+			status = 5 WHERE id = ${r3.TaskId}`);
+		pg.psql(`UPDATE deliveries SET state = 'queued', next_attempt_at = now(), sent_at = NULL
+			WHERE task_id = ${r3.TaskId} AND email = 'eve@example.org'`);
+		await waitFor('eve failed', () => pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r3.TaskId}
+			AND email = 'eve@example.org'`) === 'failed');
+		assert.match(pg.psql(`SELECT smtp_reply FROM deliveries WHERE task_id = ${r3.TaskId} AND email = 'eve@example.org'`),
+			/template variable \{\{extra\}\}/);
+		await waitFor('task 3 finished again', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r3.TaskId}`) === '10');
+	} finally {
+		await sesd.stop();
+		await sink.stop();
+	}
+});
+
+test('a worker killed mid-batch is replaced and its batch retried', async () => {
+	const sink = await startSink({ args: ['-w', '1'] });
+	const sesd = await startSesd({ pg, conf: smtpConf(sink, { workers: 1, messages_per_session: 10 }) });
+	try {
+		const A = sdkClient(sesd, 0);
+		const emails = Array.from({ length: 6 }, (_, i) => `k${i}@example.org`);
+		const list = await newList(A, 'kill', emails.map((e) => ({ Email: e, TemplateData: '{"name":"K","code":"0"}' })));
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Kill {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		await waitFor('a batch in flight', () => pg.psql(`SELECT count(*) FROM deliveries
+			WHERE task_id = ${r.TaskId} AND state = 'sending'`) !== '0');
+		await sleep(1500); /* the session is in its first DATA waits */
+		const workers = sesd.group().filter((p) => p !== sesd.pid);
+		assert.equal(workers.length, 1, `one worker expected: ${workers}`);
+		process.kill(workers[0], 'SIGKILL');
+		await sesd.waitForLog(/worker exited on signal 9/, 10000);
+		await waitFor('every recipient sent', () => pg.psql(`SELECT count(*) FROM deliveries
+			WHERE task_id = ${r.TaskId} AND state = 'sent'`) === '6', 60000);
+		const replaced = sesd.group().filter((p) => p !== sesd.pid);
+		assert.equal(replaced.length, 1);
+		assert.notEqual(replaced[0], workers[0]);
+		const got = new Set(sink.messages().flatMap((m) => m.rcpts));
+		for (const e of emails)
+			assert.ok(got.has(e), `sink never got ${e}`);
+		assert.ok(Number(pg.psql(`SELECT max(attempts) FROM deliveries WHERE task_id = ${r.TaskId}`)) >= 2);
+		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10');
+	} finally {
+		await sesd.stop();
+		await sink.stop();
+	}
+});
+
+test('two sesd on one database share a 1,000-recipient task, each recipient once', async () => {
+	const sink = await startSink();
+	const conf = { ...smtpConf(sink, { workers: 2, messages_per_session: 20 }), sesd: { log_level: 'debug' } };
+	const s1 = await startSesd({ pg, conf });
+	const s2 = await startSesd({ pg, conf, migrate: false });
+	try {
+		const A = sdkClient(s1, 0);
+		const emails = Array.from({ length: 1000 }, (_, i) => `u${i}@example.org`);
+		const list = await newList(A, 'thousand', emails.map((e) => ({ Email: e, TemplateData: '{"name":"U","code":"1"}' })));
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Bulk {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 120000);
+		await sleep(300);
+		const count = {};
+		for (const m of sink.messages())
+			for (const rc of m.rcpts)
+				if (rc.startsWith('u'))
+					count[rc] = (count[rc] || 0) + 1;
+		assert.equal(Object.keys(count).length, 1000);
+		assert.deepEqual([...new Set(Object.values(count))], [1], 'some recipient got more than one message');
+		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sent'`), '1000');
+		/* both nodes claimed: their "dispatcher: node" names are in the logs, and each log
+		 * has batches of this task */
+		for (const s of [s1, s2])
+			assert.match(s.log(), new RegExp(`batch \\d+ of task ${r.TaskId} `), 'a node did no part of the work');
+	} finally {
+		await s2.stop();
+		await s1.stop();
+		await sink.stop();
+	}
+});
+
+test('outcomes: 5xx to RCPT bounced, 4xx deferred with backoff, failed past max_retry_age', async () => {
+	const hard = await startSink({ args: ['-f', 'RCPT'] });
+	const soft = await startSink({ args: ['-r', 'RCPT'] });
+	let sesd = await startSesd({ pg, conf: smtpConf(hard, { retry_base: '1h' }) });
+	try {
+		let A = sdkClient(sesd, 0);
+		const list = await newList(A, 'outcomes', [{ Email: 'bo@example.org', TemplateData: '{"name":"B","code":"1"}' }]);
+		const send = () => A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'O {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		const r1 = await send();
+		await waitFor('bounced', () => pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r1.TaskId}`) === 'bounced');
+		const [b] = rows(`SELECT smtp_code, smtp_reply, attempts FROM deliveries WHERE task_id = ${r1.TaskId}`);
+		assert.equal(b[0][0], '5');
+		assert.match(b[1], /^5\d\d /);
+		assert.equal(b[2], '1');
+		await waitFor('task 1 finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r1.TaskId}`) === '10');
+		await sesd.stop();
+
+		sesd = await startSesd({ pg, conf: smtpConf(soft, { retry_base: '1h' }) });
+		A = sdkClient(sesd, 0);
+		const r2 = await send();
+		await waitFor('deferred', () => pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r2.TaskId}`) === 'deferred');
+		const [d] = rows(`SELECT smtp_code, attempts, lease_owner IS NULL,
+			round(extract(epoch FROM next_attempt_at - now()) / 60) FROM deliveries WHERE task_id = ${r2.TaskId}`);
+		assert.equal(d[0][0], '4');
+		assert.equal(d[1], '1');
+		assert.equal(d[2], 't');
+		assert.equal(d[3], '60', 'the first retry waits [smtp] retry_base');
+		assert.equal(pg.psql(`SELECT status FROM send_tasks WHERE id = ${r2.TaskId}`), '5');
+		/* past max_retry_age the next temporary failure is final */
+		pg.psql(`UPDATE deliveries SET created_at = now() - interval '73 hours', next_attempt_at = now()
+			WHERE task_id = ${r2.TaskId}`);
+		await waitFor('failed', () => pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r2.TaskId}`) === 'failed');
+		assert.equal(pg.psql(`SELECT attempts FROM deliveries WHERE task_id = ${r2.TaskId}`), '2');
+		await waitFor('task 2 finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r2.TaskId}`) === '10');
+	} finally {
+		await sesd.stop();
+		await hard.stop();
+		await soft.stop();
+	}
+});
+
+test('SendEmail: one message id for every recipient, each its own transaction', async () => {
+	const sink = await startSink();
+	const sesd = await startSesd({ pg, conf: smtpConf(sink) });
+	try {
+		const A = sdkClient(sesd, 0);
+		const r = await A.SendEmail({ FromEmailAddress: `Shop <${SENDER}>`, Destination: ['s1@example.org'],
+			Cc: ['s2@example.org'], Bcc: ['s3@example.org'], Subject: 'Single {{name}}',
+			Template: { TemplateID: ids.tpl, TemplateData: '{"name":"S","code":"9"}' } });
+		const msgs = await sink.waitForMessages(3);
+		assert.deepEqual(msgs.map((m) => m.rcpts[0]).sort(), ['s1@example.org', 's2@example.org', 's3@example.org']);
+		for (const m of msgs) {
+			const p = parts(m.message);
+			assert.equal(header(p.head, 'Message-ID'), `<${r.MessageId}>`);
+			assert.equal(decodeWords(header(p.head, 'Subject')), 'Single S');
+			assert.ok(p.text.startsWith('Hello S, code 9'));
+		}
+		await waitFor('all sent', () => pg.psql(`SELECT string_agg(DISTINCT state, ',') FROM deliveries
+			WHERE message_id = '${r.MessageId}'`) === 'sent');
+	} finally {
+		await sesd.stop();
+		await sink.stop();
+	}
+});
+
+test('a dead node\'s lease expires and its deliveries are sent by another', async () => {
+	const sink = await startSink();
+	const sesd = await startSesd({ pg, conf: { ...smtpConf(sink), smtp: { ...smtpConf(sink).smtp, workers: 0 } } });
+	let s2;
+	try {
+		const A = sdkClient(sesd, 0);
+		const list = await newList(A, 'lease', [{ Email: 'le@example.org', TemplateData: '{"name":"L","code":"1"}' }]);
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'L {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		/* as if a node had claimed it and died */
+		pg.psql(`UPDATE deliveries SET state = 'sending', attempts = 1, lease_owner = 'dead:1',
+			lease_until = now() - interval '1 second' WHERE task_id = ${r.TaskId}`);
+		await sleep(500);
+		assert.equal(pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r.TaskId}`), 'sending',
+			'a workers = 0 node delivers nothing');
+		s2 = await startSesd({ pg, conf: smtpConf(sink), migrate: false });
+		await waitFor('sent', () => pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r.TaskId}`) === 'sent', 30000);
+		assert.equal(pg.psql(`SELECT attempts FROM deliveries WHERE task_id = ${r.TaskId}`), '2');
+		assert.deepEqual(sink.messages().flatMap((m) => m.rcpts).filter((x) => x === 'le@example.org'), ['le@example.org']);
+	} finally {
+		if (s2)
+			await s2.stop();
+		await sesd.stop();
+		await sink.stop();
+	}
+});
+
+test('SIGTERM mid-batch: the session finishes, results are written, nothing left sending', async () => {
+	const sink = await startSink({ args: ['-w', '1'] });
+	const sesd = await startSesd({ pg, conf: smtpConf(sink, { workers: 1, messages_per_session: 3 }) });
+	const A = sdkClient(sesd, 0);
+	const emails = Array.from({ length: 6 }, (_, i) => `t${i}@example.org`);
+	const list = await newList(A, 'term', emails.map((e) => ({ Email: e, TemplateData: '{"name":"T","code":"0"}' })));
+	const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'T {{name}}',
+		TaskType: 1, Template: { TemplateID: ids.tpl } });
+	await waitFor('a batch in flight', () => pg.psql(`SELECT count(*) FROM deliveries
+		WHERE task_id = ${r.TaskId} AND state = 'sending'`) !== '0');
+	await sesd.stop({ timeoutMs: 20000 });
+	const st = rows(`SELECT state, count(*) FROM deliveries WHERE task_id = ${r.TaskId} GROUP BY 1 ORDER BY 1`);
+	assert.ok(!st.some((x) => x[0] === 'sending'), JSON.stringify(st));
+	const sent = Number((st.find((x) => x[0] === 'sent') || [0, 0])[1]);
+	assert.ok(sent >= 3, `the batch in flight was finished: ${JSON.stringify(st)}`);
+	assert.equal(sink.files().length, sent);
+	await sink.stop();
+});
+
+test('Unsubscribe without [content] unsubscribe_key_file: that task\'s recipients fail, clearly', async () => {
+	const sink = await startSink();
+	const sesd = await startSesd({ pg, conf: smtpConf(sink), unsubscribeKey: null });
+	try {
+		const A = sdkClient(sesd, 0);
+		const list = await newList(A, 'nokey', [{ Email: 'nk@example.org', TemplateData: '{"name":"N","code":"1"}' }]);
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'N {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl }, Unsubscribe: '2' });
+		await waitFor('failed', () => pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r.TaskId}`) === 'failed');
+		assert.match(pg.psql(`SELECT smtp_reply FROM deliveries WHERE task_id = ${r.TaskId}`), /unsubscribe_key_file is not configured/);
+		/* without Unsubscribe the same sesd sends */
+		const r2 = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'N {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		await waitFor('sent', () => pg.psql(`SELECT state FROM deliveries WHERE task_id = ${r2.TaskId}`) === 'sent');
+		/* (the sink may also get what earlier tests left queued) */
+		await waitFor('one message for nk', () => sink.messages().filter((m) => m.rcpts[0] === 'nk@example.org').length === 1);
+	} finally {
+		await sesd.stop();
+		await sink.stop();
+	}
+});
