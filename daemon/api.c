@@ -102,6 +102,7 @@ api_new(struct db *db)
 	add_table(api, act_receiver_actions);
 	add_table(api, act_blacklist_actions);
 	add_table(api, act_send_actions);
+	add_table(api, act_query_actions);
 	qsort(api->actions, api->nactions, sizeof(*api->actions), action_cmp);
 	for (size_t i = 1; i < api->nactions; i++)
 		if (strcmp(api->actions[i - 1]->name, api->actions[i]->name) ==

@@ -119,6 +119,7 @@ extern const struct action act_template_actions[];
 extern const struct action act_receiver_actions[];
 extern const struct action act_blacklist_actions[];
 extern const struct action act_send_actions[];
+extern const struct action act_query_actions[];
 
 struct api *api_new(struct db *db);
 void api_free(struct api *api);

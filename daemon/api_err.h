@@ -178,7 +178,10 @@
 	X(E_RECEIVER_UNSUBSCRIBED, "FailedOperation.ReceiverHasUnsubscribed",  \
 	    "A recipient has unsubscribed from this sender domain.")           \
 	X(E_EMAIL_IN_BLACKLIST, "FailedOperation.EmailAddrInBlacklist",        \
-	    "A recipient is on the blacklist.")
+	    "A recipient is on the blacklist.")                                \
+	/* status */                                                           \
+	X(E_NOT_SUPPORT_DATE, "FailedOperation.NotSupportDate",                \
+	    "The date is outside the period for which records are kept.")
 
 enum api_err {
 #define API_ERR_ENUM(e, code, msg) e,
