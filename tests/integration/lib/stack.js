@@ -501,20 +501,23 @@ function listFiles(dir) {
 }
 
 /*
- * startSink({ dumpDir, args }) -> postfix smtp-sink on a free 127.0.0.1 port, one file per
- * mail transaction in dumpDir (default a fresh /tmp dir). args: extra smtp-sink options, e.g.
+ * startSink({ dumpDir, args, port }) -> postfix smtp-sink on a free 127.0.0.1 port (or on
+ * port, which must have no listener: smtp-sink uses SO_REUSEPORT), one file per mail
+ * transaction in dumpDir (default a fresh /tmp dir). args: extra smtp-sink options, e.g.
  * ['-r', 'RCPT'] (4xx every RCPT) or ['-f', 'RCPT'] (5xx).
  *   { host, port, dir, pid, log(), files(), messages() (parsed dumps), waitForMessages(n, ms),
  *     stop() }
  */
-async function startSink({ dumpDir, args = [] } = {}) {
+async function startSink({ dumpDir, args = [], port: wantPort } = {}) {
+	if (wantPort && listeningOn(wantPort))
+		throw new Error(`startSink: port ${wantPort} already has a listener`);
 	const base = tmpDir('sesd-sink-');
 	const dir = dumpDir || path.join(base, 'mail');
 	fs.mkdirSync(dir, { recursive: true });
 	const { uid, gid } = nobody();
 	fs.chmodSync(base, 0o755);
 	fs.chownSync(dir, uid, gid);
-	const port = await freePort();
+	const port = wantPort || await freePort();
 	const logPath = path.join(base, 'smtp-sink.log');
 	const p = spawnLogged(SMTP_SINK, ['-u', 'nobody', '-4', '-c', '-d', path.join(dir, '%Y%m%d/%H%M%S.'), ...args,
 		`127.0.0.1:${port}`, '256'], { logPath, cwd: base, env: process.env });
@@ -571,6 +574,60 @@ async function startSink({ dumpDir, args = [] } = {}) {
 		await sink.stop();
 		throw new Error(`port ${port} has ${n} listeners after starting smtp-sink (SO_REUSEPORT clash)`);
 	}
+	return sink;
+}
+
+/*
+ * startFaultSink({ port }) -> tests/tools/test_sink.py (Debian's /usr/bin/python3, aiosmtpd)
+ * on a free 127.0.0.1 port (or port, which must be free): per recipient local part, soft* ->
+ * 451, hard* -> 550 5.1.1, drop* -> 421 and close, anything else 250; every accepted
+ * recipient is a line of its --log.
+ *   { host, port, pid, logPath, accepted() (recipients accepted, in order, repeats kept),
+ *     out() (its stdout/stderr), stop() (SIGTERM, then SIGKILL; waits until the port is free) }
+ */
+async function startFaultSink({ port: wantPort } = {}) {
+	if (wantPort && listeningOn(wantPort))
+		throw new Error(`startFaultSink: port ${wantPort} already has a listener`);
+	const base = tmpDir('sesd-sink-');
+	const port = wantPort || await freePort();
+	const logPath = path.join(base, 'accepted.log');
+	const outPath = path.join(base, 'test_sink.out');
+	fs.writeFileSync(logPath, '');
+	const p = spawnLogged('/usr/bin/python3', [path.join(REPO, 'tests', 'tools', 'test_sink.py'), String(port),
+		'--log', logPath], { logPath: outPath, cwd: base, env: process.env });
+	const pid = p.child.pid;
+	fs.writeFileSync(path.join(base, 'sink.pid'), pidStamp(pid));
+	const sink = {
+		host: '127.0.0.1',
+		port,
+		pid,
+		logPath,
+		out: () => readIf(outPath),
+		accepted: () => readIf(logPath).split('\n').filter(Boolean).map((l) => l.split('\t')[0]),
+		async stop() {
+			unregister(entry);
+			if (!p.exit) {
+				p.child.kill('SIGTERM');
+				if (!(await waitExit(p, 5000))) {
+					p.child.kill('SIGKILL');
+					await waitExit(p, 5000);
+				}
+			}
+			for (let i = 0; i < 100 && listeningOn(port); i++)
+				await sleep(50);
+			rmrf(base);
+		},
+	};
+	const entry = register({
+		name: `test_sink.py pid ${pid}`,
+		stopAsync: () => sink.stop(),
+		stopSync: () => {
+			if (!p.exit)
+				p.child.kill('SIGKILL');
+			rmrf(base);
+		},
+	});
+	await waitForPort(port, { timeoutMs: 15000, isDead: () => !!p.exit, what: 'test_sink.py', logTail: () => tail(sink.out()) });
 	return sink;
 }
 
@@ -906,6 +963,7 @@ module.exports = {
 	SESD_BIN,
 	startPg,
 	startSink,
+	startFaultSink,
 	startSesd,
 	sdkClient,
 	expectCode,
@@ -914,6 +972,7 @@ module.exports = {
 	randomAlnum,
 	iniText,
 	parseDump,
+	listeningOn,
 	stopAll,
 	sleep,
 };
