@@ -48,6 +48,12 @@ enum {
 	DLV_C_HDR_FROM_NAME,
 	DLV_C_DKIM_SELECTOR, /* NULL: no identity row for the domain */
 	DLV_C_DKIM_KEY,
+	/* SendEmail (kind 'single') only, else NULL: the To: and Cc:
+	 * addresses, each list joined by single spaces (an addr-spec holds
+	 * none; "" for an empty To), and SmtpHeaders (JSON object or NULL) */
+	DLV_C_TO,
+	DLV_C_CC,
+	DLV_C_SMTP_HEADERS,
 	DLV_C_NCOLS
 };
 

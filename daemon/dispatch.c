@@ -290,6 +290,36 @@ give_back(struct sched *s, const struct db_res *res, const char *why,
 	flush(s);
 }
 
+/* Adds u32 count and each address of list, a space-separated string from
+ * the claim (NULL or "": none). */
+static void
+add_addr_list(struct ipc_out *o, const char *list)
+{
+	const char *p = nz(list);
+	uint32_t n = 0;
+	struct buf one;
+
+	for (const char *q = p; *q;) {
+		size_t len = strcspn(q, " ");
+		if (len > 0)
+			n++;
+		q += len;
+		q += strspn(q, " ");
+	}
+	ipc_add_u32(o, n);
+	while (*p) {
+		size_t len = strcspn(p, " ");
+		if (len > 0) {
+			buf_init(&one);
+			buf_add(&one, p, len);
+			ipc_add_str(o, one.data);
+			buf_reset(&one);
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+}
+
 static int
 build_job(
     struct sched *s, const struct db_res *res, struct ipc_out *o, uint64_t seq)
@@ -329,6 +359,11 @@ build_job(
 	ipc_add_str(o, nz(db_val(res, 0, DLV_C_DKIM_SELECTOR)));
 	ipc_add_str(o, cfg->dkim_sign ? nz(key) : "");
 	ipc_add_str(o, cfg->time_zone);
+	/* SendEmail: one message whose To: and Cc: list every address */
+	ipc_add_u32(o, db_val(res, 0, DLV_C_TO) != NULL);
+	add_addr_list(o, db_val(res, 0, DLV_C_TO));
+	add_addr_list(o, db_val(res, 0, DLV_C_CC));
+	ipc_add_str(o, nz(db_val(res, 0, DLV_C_SMTP_HEADERS)));
 	ipc_add_u32(o, (uint32_t)res->nrows);
 	for (int i = 0; i < res->nrows; i++) {
 		ipc_add_u64(o, (uint64_t)db_int(res, i, DLV_C_ID));

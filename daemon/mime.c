@@ -61,6 +61,9 @@ static void add_phrase(struct buf *b, const char *name);
 static void add_from(struct buf *out, const struct mime_msg *m);
 static void add_subject(struct buf *out, const char *subject);
 static int add_extra(struct buf *out, const struct mime_header *x);
+static void add_list(
+    struct buf *out, const char *name, const char *const *list, size_t n);
+static const char *check_list(const char *const *list, size_t n);
 static bool prefer_qp(const char *s, size_t len);
 static void crlf_normalize(struct buf *out, const char *in, size_t len);
 static const char *encode_part(struct buf *enc, const char *s, size_t len);
@@ -395,6 +398,47 @@ add_extra(struct buf *out, const struct mime_header *x)
 	return 0;
 }
 
+/* "Name: a@x, b@y" folded at 78 columns before an address (each at most
+ * 254 bytes: a line never nears 998); n 0 is the empty group
+ * "undisclosed-recipients:;" (RFC 5322 3.6.3, 3.4). */
+static void
+add_list(struct buf *out, const char *name, const char *const *list, size_t n)
+{
+	struct hdr h;
+	struct buf v;
+
+	hdr_begin(&h, out, name);
+	if (n == 0) {
+		buf_adds(out, " undisclosed-recipients:;");
+		hdr_end(&h);
+		return;
+	}
+	buf_init(&v);
+	for (size_t i = 0; i < n; i++) {
+		buf_addc(&v, ' ');
+		buf_adds(&v, list[i]);
+		if (i + 1 < n)
+			buf_addc(&v, ',');
+	}
+	if (hdr_fold(&h, v.data, v.len, true, LINE_SOFT) != 0)
+		fatalx("add_list: an address does not fit a line");
+	hdr_end(&h);
+	buf_reset(&v);
+}
+
+/* NULL if every one of the n addresses is a valid addr-spec. */
+static const char *
+check_list(const char *const *list, size_t n)
+{
+	if (n > 0 && list == NULL)
+		return "address list missing";
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == NULL || has_crlf(list[i]) ||
+		    !email_valid(list[i], ADDR_MAX))
+			return "address in list missing or malformed";
+	return NULL;
+}
+
 /* Quoted-printable when at most one byte in six needs =XX: it then stays
  * smaller than base64 and readable. */
 static bool
@@ -491,8 +535,16 @@ check(const struct mime_msg *m)
 {
 	if (m->from_addr == NULL || !email_valid(m->from_addr, ADDR_MAX))
 		return "From address missing or malformed";
-	if (m->to_addr == NULL || !email_valid(m->to_addr, ADDR_MAX))
+	if (m->to_list != NULL) {
+		if (check_list(m->to_list, m->nto) != NULL)
+			return "To address list holds a missing or malformed "
+			       "address";
+	} else if (m->nto > 0)
+		return "To address list missing";
+	else if (m->to_addr == NULL || !email_valid(m->to_addr, ADDR_MAX))
 		return "To address missing or malformed";
+	if (check_list(m->cc_list, m->ncc) != NULL)
+		return "Cc address list missing or holds a malformed address";
 	if (m->reply_to != NULL && m->reply_to[0] != '\0' &&
 	    !email_valid(m->reply_to, ADDR_MAX))
 		return "Reply-To address malformed";
@@ -561,7 +613,12 @@ mime_build(const struct mime_msg *m, struct buf *out, size_t *hdr_end_off,
 	while (in_parts(bnd, enc, 2) && attempt < 16);
 
 	add_from(out, m);
-	buf_addf(out, "To: %s\r\n", m->to_addr);
+	if (m->to_list != NULL)
+		add_list(out, "To", m->to_list, m->nto);
+	else
+		buf_addf(out, "To: %s\r\n", m->to_addr);
+	if (m->ncc > 0)
+		add_list(out, "Cc", m->cc_list, m->ncc);
 	if (m->reply_to != NULL && m->reply_to[0] != '\0')
 		buf_addf(out, "Reply-To: %s\r\n", m->reply_to);
 	add_subject(out, m->subject);

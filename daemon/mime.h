@@ -32,7 +32,7 @@ struct mime_header {
 struct mime_msg {
 	const char *from_addr; /* addr-spec (email_valid), required */
 	const char *from_name; /* display name, UTF-8, optional */
-	const char *to_addr;   /* addr-spec, required */
+	const char *to_addr;   /* addr-spec, required unless to_list */
 	const char *reply_to;  /* addr-spec, optional */
 	const char *subject;   /* UTF-8, required ("" allowed), TAB allowed */
 	time_t date;           /* Date: this instant ... */
@@ -43,6 +43,16 @@ struct mime_msg {
 	const char *message_id;
 	const struct mime_header *headers; /* extra headers, in this order */
 	size_t nheaders;
+	/* Optional address lists (SendEmail: one message to several
+	 * Destinations). When to_list is not NULL it replaces to_addr in the
+	 * To: header: "To: a@x, b@y", folded at 78 columns before an address;
+	 * nto 0 writes the empty group "To: undisclosed-recipients:;". ncc >
+	 * 0 writes a Cc: header the same way. Every address is an addr-spec
+	 * (email_valid). There is never a Bcc: header. */
+	const char *const *to_list;
+	size_t nto;
+	const char *const *cc_list;
+	size_t ncc;
 	/* Bodies, UTF-8, LF or CRLF line ends, no NUL; NULL means no such
 	 * part, at least one is required. Both: multipart/alternative with
 	 * text first, html second (RFC 2046 5.1.4: preferred last). */
@@ -54,9 +64,9 @@ struct mime_msg {
 
 /*
  * Appends the whole message to out. Headers, in this order: From, To,
- * Reply-To (when set), Subject, Date, Message-ID, the extra headers,
- * MIME-Version, Content-Type, and Content-Transfer-Encoding when there is
- * one part. Then an empty line and the body.
+ * Cc (when ncc > 0), Reply-To (when set), Subject, Date, Message-ID, the
+ * extra headers, MIME-Version, Content-Type, and Content-Transfer-Encoding
+ * when there is one part. Then an empty line and the body.
  *
  * Encodings:
  *   - Subject: printable ASCII (and TAB) is kept readable, folded at

@@ -34,6 +34,14 @@ struct job {
 	uint32_t has_html, has_text, ad_location, n;
 	const void *key;
 	size_t key_len;
+	/* SendEmail: every copy carries To: all of to, Cc: all of cc (Bcc
+	 * recipients are only envelope recipients) and the SmtpHeaders */
+	uint32_t has_lists, nto, ncc;
+	const char **to, **cc; /* owned arrays of borrowed strings */
+	const char *smtp_headers;
+	struct mime_header *xhdrs; /* SmtpHeaders, from xdata (run_job) */
+	size_t nxhdrs;
+	struct render_data xdata;
 	struct rcpt *rcpts;
 };
 
@@ -46,12 +54,20 @@ struct rcpt {
 	struct relay_result res;
 };
 
+/* dkim_default_headers and Cc (a SendEmail's; names absent from a
+ * message are left out of h=). SmtpHeaders are not signed. */
+static const char *const signed_headers[] = {"From", "To", "Cc", "Subject",
+    "Date", "Message-ID", "MIME-Version", "Content-Type", "List-Unsubscribe",
+    "List-Unsubscribe-Post", NULL};
+
 static volatile sig_atomic_t w_busy;
 static volatile sig_atomic_t w_stop;
 
 static void term_handler(int);
 static void setup_signals(void);
 static int read_job(const struct ipc_frame *, struct job *);
+static int read_list(struct ipc_reader *, uint32_t *, const char ***);
+static void free_job(struct job *);
 static void render_one(const struct job *, struct rcpt *,
     const struct render_data *, struct dkim_key *, int);
 static void run_job(struct job *, struct relay *, const char *);
@@ -131,6 +147,32 @@ utc_offset(const char *tz)
 	return (int)(tm.tm_gmtoff / 60);
 }
 
+/* u32 n, then n strings: *list (owned, strings borrowed from the frame) */
+static int
+read_list(struct ipc_reader *rd, uint32_t *n, const char ***list)
+{
+	int rc = ipc_get_u32(rd, n);
+
+	if (rc != 0 || *n > 1000)
+		return -1;
+	*list = xcalloc(*n ? *n : 1, sizeof(**list));
+	for (uint32_t i = 0; i < *n; i++)
+		rc |= ipc_get_str(rd, &(*list)[i]);
+	return rc;
+}
+
+static void
+free_job(struct job *j)
+{
+	for (uint32_t i = 0; i < j->n && j->rcpts != NULL; i++)
+		buf_reset(&j->rcpts[i].msg);
+	free(j->rcpts);
+	free(j->to);
+	free(j->cc);
+	free(j->xhdrs);
+	render_data_reset(&j->xdata);
+}
+
 static int
 read_job(const struct ipc_frame *f, struct job *j)
 {
@@ -138,6 +180,7 @@ read_job(const struct ipc_frame *f, struct job *j)
 	int rc = 0;
 
 	memset(j, 0, sizeof(*j));
+	render_data_init(&j->xdata);
 	j->seq = f->seq;
 	ipc_read_begin(&rd, f);
 	rc |= ipc_get_u64(&rd, &j->task);
@@ -164,6 +207,11 @@ read_job(const struct ipc_frame *f, struct job *j)
 	rc |= ipc_get_str(&rd, &j->selector);
 	rc |= ipc_get_str(&rd, &j->dkim_pem);
 	rc |= ipc_get_str(&rd, &j->tz);
+	rc |= ipc_get_u32(&rd, &j->has_lists);
+	if (rc != 0 || read_list(&rd, &j->nto, &j->to) != 0 ||
+	    read_list(&rd, &j->ncc, &j->cc) != 0)
+		return -1;
+	rc |= ipc_get_str(&rd, &j->smtp_headers);
 	rc |= ipc_get_u32(&rd, &j->n);
 	if (rc != 0 || j->n > 100000)
 		return -1;
@@ -219,7 +267,7 @@ render_one(const struct job *j, struct rcpt *r,
 	struct render_data d;
 	struct render_err rerr;
 	struct buf subj, subj2, html, text, tok, url, lu, fth, ftt, tmp, sig;
-	struct mime_header hdrs[2];
+	struct mime_header *hdrs = xcalloc(2 + j->nxhdrs, sizeof(*hdrs));
 	struct mime_msg m;
 	size_t nh = 0;
 	const char *why = NULL;
@@ -305,10 +353,19 @@ render_one(const struct job *j, struct rcpt *r,
 			buf_add(&text, ftt.data, ftt.len);
 		}
 	}
+	for (size_t i = 0; i < j->nxhdrs; i++)
+		hdrs[nh++] = j->xhdrs[i];
 	memset(&m, 0, sizeof(m));
 	m.from_addr = j->from_addr;
 	m.from_name = j->from_name;
 	m.to_addr = r->email;
+	if (j->has_lists) {
+		/* one message for all: the same To: and Cc: in every copy */
+		m.to_list = j->to;
+		m.nto = j->nto;
+		m.cc_list = j->cc;
+		m.ncc = j->ncc;
+	}
 	m.reply_to = email_valid(j->reply_to, 254) ? j->reply_to : NULL;
 	m.subject = subj2.data ? subj2.data : "";
 	m.date = time(NULL);
@@ -329,7 +386,7 @@ render_one(const struct job *j, struct rcpt *r,
 		goto done;
 	}
 	if (key != NULL) {
-		if (dkim_sign(key, j->domain, j->selector, NULL,
+		if (dkim_sign(key, j->domain, j->selector, signed_headers,
 			(long long)m.date, tmp.data, tmp.len, &sig, &why) < 0) {
 			reject(r, "DKIM signature failed: %s", why);
 			goto done;
@@ -340,6 +397,7 @@ render_one(const struct job *j, struct rcpt *r,
 	if (r->msg.data == NULL)
 		buf_adds(&r->msg, "");
 done:
+	free(hdrs);
 	render_data_reset(&d);
 	buf_reset(&subj);
 	buf_reset(&subj2);
@@ -367,6 +425,22 @@ run_job(struct job *j, struct relay *relay, const char *relay_err)
 	int offset = utc_offset(j->tz);
 
 	render_data_init(&shared);
+	if (j->smtp_headers[0] != '\0') {
+		if (render_data_add_json(&j->xdata, j->smtp_headers,
+			strlen(j->smtp_headers), err, sizeof(err)) < 0) {
+			for (uint32_t i = 0; i < j->n; i++)
+				reject(&j->rcpts[i], "SmtpHeaders: %s", err);
+			render_data_reset(&shared);
+			return;
+		}
+		j->xhdrs =
+		    xcalloc(j->xdata.n ? j->xdata.n : 1, sizeof(*j->xhdrs));
+		for (size_t i = 0; i < j->xdata.n; i++) {
+			j->xhdrs[i].name = j->xdata.kv[i].name;
+			j->xhdrs[i].value = j->xdata.kv[i].value;
+		}
+		j->nxhdrs = j->xdata.n;
+	}
 	if (j->shared[0] != '\0' &&
 	    render_data_add_json(
 		&shared, j->shared, strlen(j->shared), err, sizeof(err)) < 0) {
@@ -494,9 +568,7 @@ worker_main(int fd, int slot, const struct config *cfg)
 			    (unsigned long long)f.seq);
 		run_job(&j, relay, err);
 		send_results(fd, &j);
-		for (uint32_t i = 0; i < j.n; i++)
-			buf_reset(&j.rcpts[i].msg);
-		free(j.rcpts);
+		free_job(&j);
 		w_busy = 0;
 	}
 	ipc_in_reset(&in);

@@ -14,7 +14,10 @@
  *   str ad_marker, str public_url, bytes unsubscribe key (0 bytes: not
  *   configured), str unsubscribe mailto ("" none), str sender domain,
  *   str dkim selector, str dkim private key PEM ("" = do not sign),
- *   str time_zone (for the Date: offset), u32 n, then n times:
+ *   str time_zone (for the Date: offset),
+ *   u32 has_lists (1: SendEmail, the headers below apply), u32 nto, nto
+ *   times str To address, u32 ncc, ncc times str Cc address, str
+ *   SmtpHeaders JSON object ("" none), u32 n, then n times:
  *   u64 delivery id, str email, str TemplateData ("" none), str Message-ID.
  * IPC_WORKER_RESULT payload (seq = the batch), one per recipient:
  *   u64 delivery id, u32 outcome (delivery.h enum delivery_out), u32 stage

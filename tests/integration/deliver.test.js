@@ -14,6 +14,7 @@
  *   - outcomes: 5xx to RCPT bounced, 4xx deferred by [smtp] retry_base, failed once
  *     max_retry_age has passed; task status 10 when nothing is open;
  *   - SendEmail: every recipient its own transaction, one Message-ID (the MessageId returned);
+ *     one message: To: every Destination, Cc: the Cc, never a Bcc, SmtpHeaders added, DKIM valid;
  *   - an expired lease (a dead node) goes back to the queue and another node sends it;
  *     [smtp] workers = 0 delivers nothing;
  *   - SIGTERM mid-batch: the session finishes and its results are written before exit.
@@ -356,6 +357,43 @@ test('SendEmail: one message id for every recipient, each its own transaction', 
 		}
 		await waitFor('all sent', () => pg.psql(`SELECT string_agg(DISTINCT state, ',') FROM deliveries
 			WHERE message_id = '${r.MessageId}'`) === 'sent');
+	} finally {
+		await sesd.stop();
+		await sink.stop();
+	}
+});
+
+test('SendEmail: one message, To: every Destination, Cc: the Cc, no Bcc, SmtpHeaders, DKIM', async () => {
+	const sink = await startSink();
+	const sesd = await startSesd({ pg, conf: smtpConf(sink) });
+	try {
+		const A = sdkClient(sesd, 0);
+		const g = await A.GetEmailIdentity({ EmailIdentity: 'mail.example.com' });
+		const pub = /p=([A-Za-z0-9+/=]+)/.exec(g.Attributes[1].ExpectedValue)[1];
+		const r = await A.SendEmail({ FromEmailAddress: SENDER, Destination: ['ma@example.org', 'mb@example.net'],
+			Cc: ['mc@example.com'], Bcc: ['md-hidden@example.org'], Subject: 'Multi {{name}}',
+			SmtpHeaders: JSON.stringify({ 'X-Campaign': 'q4' }),
+			Template: { TemplateID: ids.tpl, TemplateData: '{"name":"M","code":"7"}' } });
+		const msgs = await sink.waitForMessages(4);
+		assert.equal(msgs.length, 4);
+		assert.deepEqual(msgs.map((m) => { assert.equal(m.rcpts.length, 1); return m.rcpts[0]; }).sort(),
+			['ma@example.org', 'mb@example.net', 'mc@example.com', 'md-hidden@example.org']);
+		for (const m of msgs) {
+			const p = parts(m.message);
+			const who = m.rcpts[0];
+			assert.equal(header(p.head, 'To'), 'ma@example.org, mb@example.net', who);
+			assert.equal(header(p.head, 'Cc'), 'mc@example.com', who);
+			assert.equal(header(p.head, 'Bcc'), null, who);
+			assert.ok(!/md-hidden/i.test(p.head), `Bcc address in the headers of ${who}: ${p.head}`);
+			assert.equal(header(p.head, 'X-Campaign'), 'q4', who);
+			assert.equal(header(p.head, 'Message-ID'), `<${r.MessageId}>`, who);
+			assert.equal(decodeWords(header(p.head, 'Subject')), 'Multi M');
+			assert.ok(p.text.startsWith('Hello M, code 7'), p.text);
+			assert.match(header(p.head, 'DKIM-Signature'), /d=mail\.example\.com; s=\S+; t=\d+;/);
+			assert.equal(dkimVerify(m.message, pub), 'True', `DKIM of ${who}`);
+		}
+		await waitFor('all sent', () => pg.psql(`SELECT string_agg(DISTINCT state, ',') || count(*) FROM deliveries
+			WHERE message_id = '${r.MessageId}'`) === 'sent4');
 	} finally {
 		await sesd.stop();
 		await sink.stop();
