@@ -41,7 +41,8 @@
  * Each type's intended payload is sketched beside it; pool.c and
  * worker.c, which build and read them, settle the final layouts.
  */
-#define IPC_VERSION 1
+/* 2: the job carries SendEmail's To/Cc lists and SmtpHeaders */
+#define IPC_VERSION 2
 
 enum ipc_type {
 	/* worker -> parent, first frame after fork, seq 0:

@@ -44,7 +44,7 @@ test_wire_layout(void **state)
 {
 	/* header little-endian: version, type, length, seq, flags */
 	static const unsigned char want[] = {
-	    1, 0,                                           /* IPC_VERSION */
+	    2, 0,                                           /* IPC_VERSION */
 	    2, 0,                                           /* IPC_POOL_JOB */
 	    23, 0, 0, 0,                                    /* payload length */
 	    8, 7, 6, 5, 4, 3, 2, 1,                         /* seq */
@@ -58,7 +58,7 @@ test_wire_layout(void **state)
 	struct ipc_frame f;
 
 	(void)state;
-	assert_int_equal(IPC_VERSION, 1);
+	assert_int_equal(IPC_VERSION, 2);
 	assert_int_equal(IPC_POOL_JOB, 2);
 	frame_one(&o, IPC_POOL_JOB, 0x0102030405060708ULL);
 	ipc_set_flags(&o, IPC_F_FD);
@@ -391,7 +391,8 @@ struct bad_hdr {
 
 static const struct bad_hdr bad_hdrs[] = {
     {"version 0", 0, IPC_POOL_JOB, 0, 0, 2},
-    {"version 2", 2, IPC_POOL_JOB, 0, 0, 2},
+    {"version 1", 1, IPC_POOL_JOB, 0, 0, 2},
+    {"version 3", 3, IPC_POOL_JOB, 0, 0, 2},
     {"version 0x100", 0x100, IPC_POOL_JOB, 0, 0, 2},
     {"version 0xffff", 0xffff, IPC_POOL_JOB, 0, 0, 2},
     {"type 0", IPC_VERSION, 0, 0, 0, 4},
@@ -446,11 +447,12 @@ test_garbage(void **state)
 	} junk[] = {
 	    {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, -1},
 	    {"{\"Response\":{\"RequestId\":\"x\"}}", 30, -1},
-	    {"\x01", 1, IPC_AGAIN}, /* fine so far: half the version */
-	    {"\x01\x01", 2, -1},
-	    {"\x01\x00\x00\x00", 4, -1},
-	    {"\x01\x00\x05\x00", 4, -1},
-	    {"\x01\x00\x02\x00", 4, IPC_AGAIN},
+	    {"\x02", 1, IPC_AGAIN}, /* fine so far: half the version */
+	    {"\x02\x01", 2, -1},
+	    {"\x01\x00", 2, -1}, /* version 1: an older binary's frame */
+	    {"\x02\x00\x00\x00", 4, -1},
+	    {"\x02\x00\x05\x00", 4, -1},
+	    {"\x02\x00\x02\x00", 4, IPC_AGAIN},
 	    {"\x00\x01\x02\x00", 4, -1},
 	    {"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20, -1},
 	    {"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
