@@ -223,12 +223,10 @@ static void size_to_text(char *, size_t, unsigned long long);
 static bool port_ok(const char *);
 static bool host_ok(const char *, size_t, bool);
 static int host_port_check(const char *, bool);
-static bool label_ok(const char *, size_t);
 static int time_zone_check(const char *);
 static int name_list_check(const char *);
 static int parse_duration(const char *, unsigned long long *);
 static void duration_to_text(char *, size_t, unsigned long long);
-static bool dns_name_ok(const char *);
 static bool ipv6_ok(const char *);
 static bool url_byte_ok(unsigned char);
 static int url_check(const char *, size_t);
@@ -442,17 +440,6 @@ host_port_check(const char *s, bool port_required)
 		   : -1;
 }
 
-static bool
-label_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
 /*
  * PostgreSQL gets this name, so accept only what a zoneinfo file name
  * can be, never "..", and require the file to exist.
@@ -552,23 +539,6 @@ duration_to_text(char *out, size_t outlen, unsigned long long n)
 }
 
 /* DNS labels separated by single dots, at most 253 bytes. */
-static bool
-dns_name_ok(const char *s)
-{
-	size_t len = strlen(s), start = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || s[i] == '.') {
-			if (!label_ok(s + start, i - start))
-				return false;
-			start = i + 1;
-		}
-	}
-	return true;
-}
-
 /* A bare IPv6 address, as a relay host is given. */
 static bool
 ipv6_ok(const char *s)
@@ -727,7 +697,7 @@ value_set(struct config *cfg, const struct cfg_key *k, const char *text,
 		}
 		break;
 	case CFG_DNS_LABEL:
-		if (!label_ok(text, strlen(text))) {
+		if (!dns_label_valid(text, strlen(text))) {
 			seterr(why, whylen,
 			    "\"%s\" is not a DNS label (1..63 letters, digits "
 			    "and hyphens, no hyphen at either end)",
@@ -797,7 +767,7 @@ value_set(struct config *cfg, const struct cfg_key *k, const char *text,
 		}
 		break;
 	case CFG_HELO:
-		if (text[0] != '\0' && !dns_name_ok(text)) {
+		if (text[0] != '\0' && !dns_name_valid(text)) {
 			seterr(why, whylen,
 			    "\"%s\" is not a host name (DNS labels separated "
 			    "by dots)",

@@ -80,7 +80,6 @@ static bool body_special(char);
 static bool name_char(char);
 static char lower(char);
 static bool name_eq(const char *, size_t, const char *);
-static bool ldh_labels(const char *);
 static bool header_list_ok(const char *const *);
 static int no_passphrase(char *, int, int, void *);
 static void sink_flush(struct sink *);
@@ -160,29 +159,6 @@ name_eq(const char *p, size_t n, const char *name)
 		if (name[i] == '\0' || lower(p[i]) != lower(name[i]))
 			return false;
 	return name[i] == '\0';
-}
-
-/* One or more dot-separated LDH labels of 1..63 octets. */
-static bool
-ldh_labels(const char *s)
-{
-	size_t n = 0;
-
-	for (const char *p = s;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (n == 0 || n > 63 || p[-1] == '-' || p[-n] == '-')
-				return false;
-			if (*p == '\0')
-				return true;
-			n = 0;
-		} else if ((*p >= 'a' && *p <= 'z') ||
-			   (*p >= 'A' && *p <= 'Z') ||
-			   (*p >= '0' && *p <= '9') || *p == '-') {
-			n++;
-		} else {
-			return false;
-		}
-	}
 }
 
 /* Every name is a field name that h= can carry; From is among them. */
@@ -706,7 +682,7 @@ dkim_sign(struct dkim_key *k, const char *domain, const char *selector,
 		reason = "invalid DKIM domain";
 		goto fail;
 	}
-	if (!ldh_labels(selector) ||
+	if (!dns_name_valid(selector) ||
 	    strlen(selector) + strlen(DOMAINKEY) + strlen(domain) >
 		DNS_NAME_MAX) {
 		reason = "invalid DKIM selector";

@@ -298,8 +298,8 @@ has_crlf(const char *s)
 	return strpbrk(s, "\r\n") != NULL;
 }
 
-static bool
-label_ok(const char *s, size_t n)
+bool
+dns_label_valid(const char *s, size_t n)
 {
 	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
 		return false;
@@ -310,21 +310,26 @@ label_ok(const char *s, size_t n)
 }
 
 bool
-domain_valid(const char *s)
+dns_name_valid(const char *s)
 {
-	size_t len = strlen(s), start = 0, labels = 0;
+	size_t len = strlen(s), start = 0;
 
 	if (len == 0 || len > 253)
 		return false;
 	for (size_t i = 0; i <= len; i++) {
 		if (i == len || s[i] == '.') {
-			if (!label_ok(s + start, i - start))
+			if (!dns_label_valid(s + start, i - start))
 				return false;
-			labels++;
 			start = i + 1;
 		}
 	}
-	return labels >= 2;
+	return true;
+}
+
+bool
+domain_valid(const char *s)
+{
+	return dns_name_valid(s) && strchr(s, '.') != NULL;
 }
 
 bool

@@ -65,7 +65,12 @@ bool has_crlf(const char *s);
  * with a dot, total length at most max_len. No quoted strings, no comments.
  */
 bool email_valid(const char *s, size_t max_len);
-/* Domain name check: LDH labels, at least one dot, <= 253 chars. */
+/* One DNS label: 1..63 letters, digits and hyphens, no hyphen at either
+ * end (n bytes of s). */
+bool dns_label_valid(const char *s, size_t n);
+/* One or more dot-separated labels, <= 253 chars (a host name). */
+bool dns_name_valid(const char *s);
+/* A mail domain: dns_name_valid with at least one dot. */
 bool domain_valid(const char *s);
 
 #endif
