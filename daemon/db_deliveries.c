@@ -3,12 +3,14 @@
  */
 #include "db_deliveries.h"
 
-#define OPEN_STATES "('queued', 'sending', 'deferred')"
+#define FINAL_STATES "('sent', 'bounced', 'failed')"
 
 struct db_stmt db_dlv_claim = {"dlv_claim",
-    "WITH pick AS (SELECT task_id, run_no FROM deliveries "
+    "WITH pick AS (SELECT task_id, run_no FROM deliveries x "
     "  WHERE state IN ('queued', 'deferred') AND next_attempt_at <= now() "
-    "  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED), "
+    "  AND EXISTS (SELECT 1 FROM send_tasks t WHERE t.id = x.task_id "
+    "    AND t.status = 5) "
+    "  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE OF x SKIP LOCKED), "
     "c AS (SELECT d.id FROM deliveries d, pick p "
     "  WHERE d.task_id = p.task_id AND d.run_no = p.run_no "
     "  AND d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now() "
@@ -56,47 +58,56 @@ struct db_stmt db_dlv_results = {"dlv_results",
     "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], "
     "  $4::int[], $5::text[], $6::bool[], $7::int[]) "
     "  AS r(id, attempts, state, code, reply, hard, delay)), "
+    /* a deferral past the retry age, or of a stopped task, is final */
     "upd AS (UPDATE deliveries d SET "
-    "  state = CASE WHEN r.state = 'deferred' AND now() >= " DEADLINE " "
-    "    THEN 'failed' ELSE r.state END, "
+    "  state = CASE WHEN r.state = 'deferred' AND (now() >= " DEADLINE " "
+    "    OR t.stopped_at IS NOT NULL) THEN 'failed' ELSE r.state END, "
     "  next_attempt_at = CASE WHEN r.state = 'deferred' "
-    "    AND now() < " DEADLINE " THEN least(now() + r.delay * "
-    "    interval '1 second', " DEADLINE ") END, "
+    "    AND now() < " DEADLINE " AND t.stopped_at IS NULL "
+    "    THEN least(now() + r.delay * interval '1 second', " DEADLINE ") END, "
     "  lease_until = NULL, lease_owner = NULL, "
     "  smtp_code = nullif(r.code, 0), smtp_reply = r.reply, "
     "  sent_at = CASE WHEN r.state = 'sent' THEN now() ELSE d.sent_at END, "
     "  updated_at = now() "
-    "  FROM r WHERE d.id = r.id AND d.attempts = r.attempts "
-    "  AND d.state IN ('sending', 'deferred') "
-    "  RETURNING d.id, d.app_id, d.task_id, d.email, d.state, r.hard, "
-    "  r.reply), "
+    "  FROM r, send_tasks t WHERE d.id = r.id AND d.attempts = r.attempts "
+    "  AND d.state IN ('sending', 'deferred') AND t.id = d.task_id "
+    "  RETURNING d.id, d.app_id, d.task_id, d.run_no, d.email, d.state, "
+    "  r.hard, r.reply), "
     "sup AS (INSERT INTO suppressions (app_id, reason, domain, email, detail) "
     "  SELECT u.app_id, 'bounce', t.sender_domain, u.email, "
     "  left('hard bounce: ' || u.reply, 500) "
     "  FROM upd u JOIN send_tasks t ON t.id = u.task_id "
     "  WHERE u.hard AND u.state = 'bounced' "
     "  ON CONFLICT DO NOTHING RETURNING 1), "
-    "fin AS (UPDATE send_tasks t SET status = 10, updated_at = now() "
-    "  WHERE t.id IN (SELECT task_id FROM upd) AND t.status = 5 "
-    "  AND t.next_run_at IS NULL AND NOT EXISTS (SELECT 1 FROM deliveries o "
-    "    WHERE o.task_id = t.id AND o.state IN " OPEN_STATES " "
-    "    AND o.id NOT IN (SELECT id FROM upd "
-    "      WHERE state IN ('sent', 'bounced', 'failed'))) "
+    /* each delivery turns final once (the guard above), so the runs'
+     * open counters stay exact; a run at 0 is over */
+    "k AS (SELECT task_id, run_no, count(*)::int AS k FROM upd "
+    "  WHERE state IN " FINAL_STATES " GROUP BY task_id, run_no), "
+    "dec AS (UPDATE task_runs tr SET open = tr.open - k.k, "
+    "  finished_at = CASE WHEN tr.open - k.k = 0 THEN now() END "
+    "  FROM k WHERE tr.task_id = k.task_id AND tr.run_no = k.run_no "
+    "  RETURNING tr.task_id, tr.open), "
+    "fin AS (UPDATE send_tasks t SET status = CASE WHEN t.next_run_at IS NULL "
+    "  THEN 10 ELSE 1 END, updated_at = now() "
+    "  FROM dec WHERE t.id = dec.task_id AND dec.open = 0 AND t.status = 5 "
     "  RETURNING t.id) "
     "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM sup), "
     "(SELECT count(*) FROM fin)",
     8, 0};
 
+/* The safety net for a task left at 5 with no open run (none is expected:
+ * the results statement ends tasks): probes task_runs' primary key for the
+ * few tasks at status 5. */
 struct db_stmt db_dlv_expire = {"dlv_expire",
     "WITH x AS (UPDATE deliveries SET state = 'deferred', "
     "  next_attempt_at = now(), lease_until = NULL, lease_owner = NULL, "
     "  smtp_reply = 'lease expired', updated_at = now() "
     "  WHERE state = 'sending' AND lease_until < now() RETURNING task_id), "
-    "fin AS (UPDATE send_tasks t SET status = 10, updated_at = now() "
-    "  WHERE t.status = 5 AND t.next_run_at IS NULL "
-    "  AND t.id NOT IN (SELECT task_id FROM x) "
-    "  AND NOT EXISTS (SELECT 1 FROM deliveries o "
-    "    WHERE o.task_id = t.id AND o.state IN " OPEN_STATES ") "
+    "fin AS (UPDATE send_tasks t SET status = CASE WHEN t.next_run_at IS NULL "
+    "  THEN 10 ELSE 1 END, updated_at = now() "
+    "  WHERE t.status = 5 AND t.id NOT IN (SELECT task_id FROM x) "
+    "  AND NOT EXISTS (SELECT 1 FROM task_runs r "
+    "    WHERE r.task_id = t.id AND r.open > 0) "
     "  RETURNING t.id) "
     "SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM fin)",
     0, 0};

@@ -14,7 +14,8 @@
 
 /*
  * Claim. $1 node (lease_owner), $2 at most this many rows, $3 lease in
- * seconds. Picks the due delivery that waited longest, then up to $2 due
+ * seconds. Picks the due delivery that waited longest among the tasks
+ * that are sending (status 5: not paused, not stopped), then up to $2 due
  * deliveries of that same task run (one batch = one run = one template),
  * all FOR UPDATE SKIP LOCKED, so several nodes and several claims in
  * flight never take the same row; sets them 'sending', attempts + 1,
@@ -66,8 +67,12 @@ enum {
  * max_retry_age has passed becomes 'failed'; otherwise next_attempt_at is
  * now() + backoff, but never later than that deadline (one last attempt
  * there). A hard bounce adds a 'bounce' suppression for the sender domain
- * (ON CONFLICT DO NOTHING). A task with no run to come (next_run_at NULL)
- * and no open delivery left goes from status 5 to 10.
+ * (ON CONFLICT DO NOTHING). A deferral of a stopped task is 'failed'.
+ * Each row turned final decrements its run's task_runs.open; a run at 0 is
+ * over (finished_at), and its task goes from status 5 to 10 (no run to
+ * come: next_run_at NULL) or to 1 (a cyclic task waiting for its next
+ * run). Two nodes ending one run at once serialise on the task_runs row,
+ * and the second sees the first's count.
  * -> one row: updated, suppressed, finished (counts).
  */
 extern struct db_stmt db_dlv_results;
@@ -75,9 +80,8 @@ extern struct db_stmt db_dlv_results;
 /*
  * Expire. No parameters. Every 'sending' row whose lease has passed (its
  * node died, or its result write was lost) goes back to 'deferred', due
- * now. Then closes every status 5 task with nothing open left (the
- * results statement of two nodes finishing one task at the same moment
- * cannot see each other's rows; this sweep settles it).
+ * now. Then, as a safety net, ends every status 5 task none of whose runs
+ * has an open delivery (10, or 1 for a cyclic task with a run to come).
  * -> one row: expired, finished (counts).
  */
 extern struct db_stmt db_dlv_expire;

@@ -20,17 +20,6 @@
 	"  AND i.app_id = $1::bigint AND i.verified "                          \
 	"  FOR SHARE OF a, i)"
 
-/*
- * Whether the suppression s applies to a message from the sender snd:
- * any reason ('custom', 'unsubscribe', 'bounce'), for every sender domain
- * (domain NULL: the custom blacklist) or for this one, and not expired
- * (expire_date NULL: permanent; the entry holds through that date). The
- * scheduler's release of later runs must use the same rule.
- */
-#define SUPPRESSION_APPLIES                                                    \
-	"(s.expire_date IS NULL OR s.expire_date >= current_date) "            \
-	"AND (s.domain IS NULL OR lower(s.domain) = snd.domain)"
-
 struct db_stmt db_send_batch = {"send_batch",
     "WITH " SENDER_CTE ", "
     "lst AS (SELECT name, status, count, data_keys FROM receivers "
@@ -70,7 +59,7 @@ struct db_stmt db_send_batch = {"send_batch",
     "  template_id, template_data, begin_time, interval_hours, term_cycle, "
     "  unsubscribe, ad_location, reply_to, sender_addr, sender_name, "
     "  sender_domain, template_html, template_text, template_variables, "
-    "  begin_at, next_run_at) "
+    "  begin_at, next_run_at, last_run_no) "
     "  SELECT $1::bigint, 'batch', $11::int, "
     "  CASE WHEN $11::int <> 1 THEN 1 WHEN cnt.live > 0 THEN 5 ELSE 10 END, "
     "  cnt.n, $4::text, $5::bigint, lst.name, $9::text, $6::bigint, "
@@ -78,12 +67,15 @@ struct db_stmt db_send_batch = {"send_batch",
     "  $17::text, snd.address, coalesce($3::text, snd.sender_name), "
     "  snd.domain, tpl.html, tpl.text_body, tpl.variables, "
     "  $12::text::timestamptz, "
-    "  CASE WHEN $11::int <> 1 THEN $12::text::timestamptz END "
+    "  CASE WHEN $11::int <> 1 THEN $12::text::timestamptz END, "
+    "  CASE WHEN $11::int = 1 THEN 1 ELSE 0 END "
     "  FROM snd, lst, tpl, cnt, go "
     "  RETURNING id, task_type, request_count, status, msgid_key, "
-    "  sender_domain), "
-    "run AS (INSERT INTO task_runs (app_id, task_id, run_no, recipients) "
-    "  SELECT $1::bigint, id, 1, request_count FROM task "
+    "  sender_domain, next_run_at), "
+    "run AS (INSERT INTO task_runs (app_id, task_id, run_no, recipients, "
+    "  open, finished_at) "
+    "  SELECT $1::bigint, id, 1, request_count, cnt.live, "
+    "  CASE WHEN cnt.live = 0 THEN now() END FROM task, cnt "
     "  WHERE task_type = 1), "
     /* the id is drawn first so the Message-ID can be derived from it */
     "dlv AS (INSERT INTO deliveries (id, app_id, task_id, run_no, email, "
@@ -96,7 +88,8 @@ struct db_stmt db_send_batch = {"send_batch",
     "    FROM rcpt r) x "
     "  WHERE t.task_type = 1) "
     "SELECT c.sender_ok, c.list_found, c.list_ok, c.template_ok, "
-    "c.missing, c.begin_ok, t.id, t.request_count, t.status "
+    "c.missing, c.begin_ok, t.id, t.request_count, t.status, "
+    "greatest(0, ceil(extract(epoch FROM t.next_run_at - now()) * 1000)) "
     "FROM chk c LEFT JOIN task t ON true",
     17, 0};
 
@@ -126,17 +119,19 @@ struct db_stmt db_send_single = {"send_single",
     "  unsubscribe, reply_to, destinations, cc, bcc, trigger_type, "
     "  smtp_headers, header_from, header_from_addr, header_from_name, "
     "  sender_addr, sender_name, sender_domain, template_html, "
-    "  template_text, template_variables) "
+    "  template_text, template_variables, last_run_no) "
     "  SELECT $1::bigint, 'single', 1, 5, cardinality($10::text[]), "
     "  $4::text, $8::text, $5::bigint, $6::text, $15::text, $14::text, "
     "  $11::text[], $12::text[], $13::text[], $16::int, $17::text, "
     "  $19::text, $20::text, $21::text, snd.address, "
     "  coalesce($3::text, snd.sender_name), snd.domain, tpl.html, "
-    "  tpl.text_body, tpl.variables "
+    "  tpl.text_body, tpl.variables, 1 "
     "  FROM snd, tpl, go "
     "  RETURNING id, msgid_key, sender_domain), "
-    "run AS (INSERT INTO task_runs (app_id, task_id, run_no, recipients) "
-    "  SELECT $1::bigint, id, 1, cardinality($10::text[]) FROM task), "
+    "run AS (INSERT INTO task_runs (app_id, task_id, run_no, recipients, "
+    "  open) "
+    "  SELECT $1::bigint, id, 1, cardinality($10::text[]), "
+    "  cardinality($10::text[]) FROM task), "
     "dlv AS (INSERT INTO deliveries (app_id, task_id, run_no, email, "
     "  state, next_attempt_at, message_id) "
     "  SELECT $1::bigint, t.id, 1, r.email, 'queued', now(), "

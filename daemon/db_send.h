@@ -20,6 +20,17 @@
 #define SEND_BEGIN_GRACE "1 minute"
 
 /*
+ * Whether the suppression s applies to a message from the sender snd:
+ * any reason ('custom', 'unsubscribe', 'bounce'), for every sender domain
+ * (domain NULL: the custom blacklist) or for this one, and not expired
+ * (expire_date NULL: permanent; the entry holds through that date). The
+ * scheduler's release of later runs (db_timed.c) uses the same rule.
+ */
+#define SUPPRESSION_APPLIES                                                    \
+	"(s.expire_date IS NULL OR s.expire_date >= current_date) "            \
+	"AND (s.domain IS NULL OR lower(s.domain) = snd.domain)"
+
+/*
  * BatchSendEmail. $1 app, $2 sender address (parsed from
  * FromEmailAddress), $3 its display name or NULL, $4 FromEmailAddress as
  * given, $5 ReceiverId, $6 TemplateID, $7 TemplateData or NULL, $8 the
@@ -33,8 +44,9 @@
  *    (approved), missing (text[]: the template's and the Subject's
  *    variables that neither the list's data keys nor the TemplateData
  *    cover), begin_ok (not before now - SEND_BEGIN_GRACE), task_id,
- *    request_count, status. task_id is NULL when anything failed; then
- *    nothing was written.
+ *    request_count, status, first_run_ms (TaskType 2 and 3: ms until
+ *    BeginTime, 0 if passed; else NULL). task_id is NULL when anything
+ *    failed; then nothing was written.
  * TaskType 1 is released in the same statement: task_runs (task, 1) and
  * one delivery per address of the list, 'suppressed' for an address under
  * an active suppression for the sender domain, else 'queued'.
