@@ -6,15 +6,20 @@
 #define FINAL_STATES "('sent', 'bounced', 'failed')"
 
 struct db_stmt db_dlv_claim = {"dlv_claim",
-    "WITH pick AS (SELECT task_id, run_no FROM deliveries x "
-    "  WHERE state IN ('queued', 'deferred') AND next_attempt_at <= now() "
+    /* from the node's cursor on, in deliveries_queue order: the rows
+     * before it were claimed already and their index entries are dead */
+    "WITH pick AS (SELECT task_id, run_no, next_attempt_at AS at, id "
+    "  FROM deliveries x WHERE state IN ('queued', 'deferred') "
+    "  AND next_attempt_at <= now() "
+    "  AND (next_attempt_at, id) > ($4::timestamptz, $5::bigint) "
     "  AND EXISTS (SELECT 1 FROM send_tasks t WHERE t.id = x.task_id "
     "    AND t.status = 5) "
-    "  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE OF x SKIP LOCKED), "
+    "  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE OF x SKIP LOCKED), "
     "c AS (SELECT d.id FROM deliveries d, pick p "
     "  WHERE d.task_id = p.task_id AND d.run_no = p.run_no "
     "  AND d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now() "
-    "  ORDER BY d.next_attempt_at LIMIT $2::int "
+    "  AND (d.next_attempt_at, d.id) >= (p.at, p.id) "
+    "  ORDER BY d.next_attempt_at, d.id LIMIT $2::int "
     "  FOR UPDATE OF d SKIP LOCKED), "
     "u AS (UPDATE deliveries d SET state = 'sending', "
     "  lease_until = now() + $3::int * interval '1 second', "
@@ -22,8 +27,10 @@ struct db_stmt db_dlv_claim = {"dlv_claim",
     "  updated_at = now() "
     "  FROM c WHERE d.id = c.id "
     "  RETURNING d.id, d.email, d.template_data, d.message_id, d.attempts, "
-    "  d.task_id, d.run_no, d.app_id), "
-    "o AS (SELECT u.*, u.id = min(u.id) OVER () AS first FROM u) "
+    "  d.task_id, d.run_no, d.app_id, d.next_attempt_at AS at), "
+    "o AS (SELECT u.*, u.id = min(u.id) OVER () AS first FROM u), "
+    "cur AS (SELECT at::text AS at, id FROM u ORDER BY at DESC, id DESC "
+    "  LIMIT 1) "
     "SELECT o.id, o.email, o.template_data, o.message_id, o.attempts, "
     "o.task_id, o.run_no, o.app_id, "
     "CASE WHEN o.first THEN t.kind END, "
@@ -45,12 +52,14 @@ struct db_stmt db_dlv_claim = {"dlv_claim",
     "  THEN array_to_string(coalesce(t.destinations, '{}'), ' ') END, "
     "CASE WHEN o.first AND t.kind = 'single' "
     "  THEN array_to_string(t.cc, ' ') END, "
-    "CASE WHEN o.first AND t.kind = 'single' THEN t.smtp_headers END "
+    "CASE WHEN o.first AND t.kind = 'single' THEN t.smtp_headers END, "
+    "CASE WHEN o.first THEN (SELECT at FROM cur) END, "
+    "CASE WHEN o.first THEN (SELECT id FROM cur) END "
     "FROM o JOIN send_tasks t ON t.id = o.task_id "
     "LEFT JOIN email_identities i ON i.app_id = t.app_id "
     "  AND lower(i.domain) = t.sender_domain "
     "ORDER BY o.id",
-    3, 0};
+    5, 0};
 
 #define DEADLINE "d.created_at + $8::int * interval '1 second'"
 

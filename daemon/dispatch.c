@@ -63,6 +63,10 @@ struct sched {
 	bool expiring;
 	bool stopping;
 	size_t cap; /* batch size limit: halved when a job is over 64 KiB */
+	/* where the next claim starts (db_deliveries.h): a hint, reset to
+	 * the start when a claim finds nothing and every SCHED_EXPIRE_MS */
+	char cur_at[64];
+	char cur_id[24];
 	struct resv pending, fl;
 	struct event *ev_tick, *ev_expire;
 };
@@ -79,6 +83,19 @@ static void flush_done(const struct db_res *, void *);
 static void add_res(struct resv *, uint64_t, int, enum delivery_state, int,
     const char *, bool, int);
 
+static void
+cursor_reset(struct sched *s)
+{
+	snprintf(s->cur_at, sizeof(s->cur_at), "-infinity");
+	snprintf(s->cur_id, sizeof(s->cur_id), "0");
+}
+
+static bool
+cursor_at_start(const struct sched *s)
+{
+	return strcmp(s->cur_at, "-infinity") == 0;
+}
+
 struct sched *
 sched_new(struct event_base *base, struct db *db, const struct config *cfg)
 {
@@ -93,6 +110,7 @@ sched_new(struct event_base *base, struct db *db, const struct config *cfg)
 	s->b = xcalloc((size_t)s->nslots, sizeof(*s->b));
 	s->reserved = xcalloc((size_t)s->nslots, sizeof(*s->reserved));
 	s->cap = 100000;
+	cursor_reset(s);
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -216,6 +234,7 @@ expire_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->expiring || s->stopping)
 		return;
+	cursor_reset(s);
 	s->expiring = true;
 	db_query(s->db, &db_dlv_expire, NULL, expire_done, s);
 }
@@ -242,7 +261,7 @@ static void
 claim_more(struct sched *s)
 {
 	char n[16], lease[16];
-	const char *params[3];
+	const char *params[5];
 	struct claim *c;
 	size_t lim;
 	int slot = -1;
@@ -265,6 +284,8 @@ claim_more(struct sched *s)
 	params[0] = s->node;
 	params[1] = n;
 	params[2] = lease;
+	params[3] = s->cur_at;
+	params[4] = s->cur_id;
 	c = xmalloc(sizeof(*c));
 	c->s = s;
 	c->slot = slot;
@@ -391,8 +412,20 @@ claim_done(const struct db_res *res, void *arg)
 			log_warn("dispatcher: claim: %s", res->errmsg);
 		return;
 	}
-	if (res->nrows == 0)
+	if (res->nrows == 0) {
+		/* nothing after the cursor: start over at once */
+		if (!cursor_at_start(s)) {
+			cursor_reset(s);
+			claim_more(s);
+		}
 		return;
+	}
+	if (db_val(res, 0, DLV_C_CUR_AT) != NULL) {
+		snprintf(s->cur_at, sizeof(s->cur_at), "%s",
+		    db_val(res, 0, DLV_C_CUR_AT));
+		snprintf(s->cur_id, sizeof(s->cur_id), "%s",
+		    db_val(res, 0, DLV_C_CUR_ID));
+	}
 	if (s->stopping || !pool_idle(s->pool, slot)) {
 		give_back(s, res,
 		    "not handed to a worker (sesd stopping or "

@@ -22,6 +22,15 @@ UPDATE task_runs r SET open = n.open,
         FROM task_runs r2) n
  WHERE n.task_id = r.task_id AND n.run_no = r.run_no;
 
+-- The dispatcher's claim walks the queue from a cursor, (next_attempt_at,
+-- id) of the last row it claimed (db_deliveries.h), so the index orders by
+-- both; it replaces deliveries_due, which ordered by next_attempt_at
+-- alone and made every claim start at the dead entries of rows claimed
+-- before.
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_queue ON deliveries (next_attempt_at, id)
+	WHERE state IN ('queued', 'deferred');
+
 -- send_tasks, for the scheduler and the operator:
 --   last_run_no   the newest run released (0: none yet)
 --   runs_skipped  cyclic runs not released because sesd was down (or the
