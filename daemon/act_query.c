@@ -220,6 +220,13 @@ tasks_done(const struct db_res *res, void *arg)
 			jw_null(g, "TimedParam");
 		jw_str(g, "ErrMsg", db_val(res, i, 17));
 		jw_str(g, "ReceiversName", db_val(res, i, 18));
+		/* sesd's own (extra output fields are safe, ses-api.md 1):
+		 * when the next run of a timed or cyclic task is due, in
+		 * [sesd] time_zone; null when none is to come */
+		if (db_val(res, i, 19) != NULL)
+			jw_str(g, "NextRunTime", db_val(res, i, 19));
+		else
+			jw_null(g, "NextRunTime");
 		jw_close_obj(g);
 	}
 	jw_close_arr(g);

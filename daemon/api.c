@@ -46,6 +46,8 @@ struct api {
 	size_t nactions;
 	struct rate *rates[RATE_BUCKETS];
 	size_t inflight;
+	api_task_fn *task_hook;
+	void *task_arg;
 };
 
 struct api_req_priv {
@@ -110,6 +112,21 @@ api_new(struct db *db)
 			fatalx("action %s registered twice",
 			    api->actions[i]->name);
 	return api;
+}
+
+void
+api_set_task_hook(struct api *api, api_task_fn *fn, void *arg)
+{
+	api->task_hook = fn;
+	api->task_arg = arg;
+}
+
+void
+api_task_accepted(
+    const struct api_req *req, uint64_t task_id, int64_t first_run_ms)
+{
+	if (req->api->task_hook != NULL)
+		req->api->task_hook(req->api->task_arg, task_id, first_run_ms);
 }
 
 void

@@ -127,6 +127,19 @@ void api_free(struct api *api);
  * they finish. Takes ownership of cfg. */
 void api_set_config(struct api *api, struct config *cfg);
 const struct config *api_config(const struct api *api);
+
+/*
+ * What the node does when a send action has written a task: the
+ * dispatcher claims a released run at once (first_run_ms < 0: TaskType 1,
+ * SendEmail), the scheduler puts a timed or cyclic task on its wheel
+ * (first_run_ms: ms until its first run, by the database's clock). Unset:
+ * nothing (the dispatcher's tick and the scheduler's refill find them).
+ */
+typedef void api_task_fn(void *arg, uint64_t task_id, int64_t first_run_ms);
+void api_set_task_hook(struct api *api, api_task_fn *fn, void *arg);
+/* Called by the send actions after the task's statement committed. */
+void api_task_accepted(
+    const struct api_req *req, uint64_t task_id, int64_t first_run_ms);
 /* Requests accepted and not yet answered (graceful shutdown waits). */
 size_t api_inflight(const struct api *api);
 

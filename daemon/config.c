@@ -177,7 +177,9 @@ static const char *const starttls_values[] = {
 	X("web", "listen", CFG_HOST_PORT, CFG_RESTART,                         \
 	    web_listen, "127.0.0.1:9381", 0, 0, NULL)                          \
 	X("dkim", "sign", CFG_BOOL, CFG_RELOAD,                                \
-	    dkim_sign, "yes", 0, 0, NULL)
+	    dkim_sign, "yes", 0, 0, NULL)                                      \
+	X("scheduler", "hour_seconds", CFG_INT, CFG_RELOAD,                    \
+	    scheduler_hour_seconds, "3600", 1, 3600, NULL)
 
 #define CFG_ROW(sec, key, type, reload, field, def, min, max, values)          \
 	{sec, key, type, reload, offsetof(struct config, field), def, min,     \

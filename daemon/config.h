@@ -107,6 +107,9 @@ struct config {
 	/* [dkim] */
 	bool dkim_sign;
 
+	/* [scheduler] */
+	int scheduler_hour_seconds; /* one IntervalTime hour; a test knob */
+
 	/* from credentials_file */
 	struct cred *creds;
 	size_t ncreds;

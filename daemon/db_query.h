@@ -17,8 +17,8 @@
  *    "YYYY-MM-DD HH:MM:SS" in the session zone), 11 subject,
  *    12 template_id, 13 template_data|NULL, 14 begin_time|NULL,
  *    15 interval_hours|NULL, 16 term_cycle|NULL, 17 err_msg,
- *    18 receivers_name; newest first; one row with NULL id when the page
- *    is empty */
+ *    18 receivers_name, 19 next_run_at as text or NULL; newest first;
+ *    one row with NULL id when the page is empty */
 extern struct db_stmt db_query_tasks;
 
 /* $1 app, $2 date "YYYY-MM-DD", $3 message id|NULL, $4 recipient|NULL,

@@ -3,9 +3,12 @@
  *   sesd [-c FILE]            run in the foreground (systemd, make run)
  *   sesd -n [-c FILE]         check the configuration and exit
  *   sesd --migrate [-c FILE]  apply pending sql/ migrations and exit
+ *   sesd [-c FILE] task pause|resume|stop ID   an operator's task control
+ *                             (taskctl.c)
  * Start: config, schema version check, database pool, the SMTP workers and
  * the dispatcher (dispatch.c: the workers are forked here, before any thread
- * exists), API listener, public pages listener ([web] listen, web.c).
+ * exists), the scheduler of timed and cyclic tasks (timed.c), API
+ * listener, public pages listener ([web] listen, web.c).
  * SIGHUP reloads config and credentials; SIGTERM/SIGINT stop accepting and
  * claiming, let requests in flight and the workers' current batches finish
  * and their results be written (at most [sesd] shutdown_timeout), exit.
@@ -26,6 +29,8 @@
 #include "log.h"
 #include "migrate.h"
 #include "dispatch.h"
+#include "taskctl.h"
+#include "timed.h"
 #include "util.h"
 #include "web.h"
 
@@ -39,6 +44,7 @@ struct sesd {
 	struct http *http;
 	struct web *web;
 	struct sched *sched;
+	struct timed *timed;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	uint64_t stop_deadline_ms;
 	bool stopping;
@@ -59,6 +65,8 @@ usage(void)
 	    ")\n"
 	    "       sesd -n [-c FILE]          check the configuration\n"
 	    "       sesd --migrate [-c FILE]   apply database migrations\n"
+	    "       sesd [-c FILE] task pause|resume|stop TASK_ID\n"
+	    "                                  control a send task\n"
 	    "       sesd -V                    print the version\n");
 	exit(2);
 }
@@ -91,6 +99,24 @@ api_http_cb(struct http_req *r, void *arg)
 }
 
 static void
+release_cb(void *arg)
+{
+	sched_kick(arg);
+}
+
+/* A send action wrote a task: claim its run now, or hold it for later. */
+static void
+task_cb(void *arg, uint64_t task, int64_t first_run_ms)
+{
+	struct sesd *sd = arg;
+
+	if (first_run_ms < 0)
+		sched_kick(sd->sched);
+	else
+		timed_add(sd->timed, task, first_run_ms);
+}
+
+static void
 signal_term_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct sesd *sd = arg;
@@ -109,6 +135,7 @@ signal_term_cb(evutil_socket_t sig, short what, void *arg)
 	    sched_busy(sd->sched));
 	http_stop_accepting(sd->http);
 	web_stop_accepting(sd->web);
+	timed_stop(sd->timed);
 	sched_stop(sd->sched);
 	sd->stop_deadline_ms =
 	    now_ms() + (uint64_t)api_config(sd->api)->shutdown_timeout * 1000;
@@ -125,7 +152,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (api_inflight(sd->api) + web_inflight(sd->web) == 0 &&
-	    sched_busy(sd->sched) == 0) {
+	    sched_busy(sd->sched) == 0 && timed_busy(sd->timed) == 0) {
 		event_base_loopbreak(sd->base);
 	} else if (now_ms() >= sd->stop_deadline_ms) {
 		log_warn("shutdown_timeout reached with %zu requests and %zu "
@@ -151,6 +178,7 @@ signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	http_set_limits(sd->http, cfg->api_max_body, cfg->api_timeout);
 	web_set_config(sd->web, cfg);
 	sched_set_config(sd->sched, cfg);
+	timed_set_config(sd->timed, cfg);
 	api_set_config(sd->api, cfg);
 	log_info("configuration reloaded from %s (%zu credentials)",
 	    sd->config_path, cfg->ncreds);
@@ -189,10 +217,16 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc && (strcmp(argv[optind], "task") != 0 || check_only ||
+				  migrate))
 		usage();
 
 	cfg = load_config(sd.config_path, true);
+	if (optind != argc) {
+		int rc = taskctl_run(cfg, argc - optind - 1, argv + optind + 1);
+		config_free(cfg);
+		return rc;
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		config_free(cfg);
@@ -220,8 +254,12 @@ main(int argc, char **argv)
 		sd.sched = sched_new(sd.base, sd.db, cfg);
 		sched_start(sd.sched);
 	}
+	/* every node runs the scheduler; the database keeps runs single */
+	sd.timed = timed_new(sd.base, sd.db, cfg);
+	timed_set_release_hook(sd.timed, release_cb, sd.sched);
 	sd.api = api_new(sd.db);
 	api_set_config(sd.api, cfg);
+	api_set_task_hook(sd.api, task_cb, &sd);
 	sd.http = http_new(sd.base, api_http_cb, sd.api);
 	if (http_listen(sd.http, cfg->api_listen, cfg->api_max_body,
 		cfg->api_timeout, err, sizeof(err)) < 0)
@@ -236,6 +274,7 @@ main(int argc, char **argv)
 	event_add(sd.ev_term, NULL);
 	event_add(sd.ev_int, NULL);
 	event_add(sd.ev_hup, NULL);
+	timed_start(sd.timed);
 	log_info("sesd %s ready: api on %s, web on %s, schema version %d",
 	    SESD_VERSION, cfg->api_listen, cfg->web_listen, migrations_version);
 
@@ -248,6 +287,7 @@ main(int argc, char **argv)
 	/* after db_free: its callbacks may still land in the dispatcher;
 	 * closing the sockets makes idle workers exit */
 	sched_free(sd.sched);
+	timed_free(sd.timed);
 	api_free(sd.api);
 	http_free(sd.http);
 	web_free(sd.web);

@@ -128,9 +128,9 @@ after(async () => {
 		await pg.stop();
 });
 
-const TASK_KEYS = ['CacheCount', 'CreateTime', 'CycleParam', 'ErrMsg', 'FromEmailAddress', 'ReceiverId',
-	'ReceiversName', 'RequestCount', 'SendCount', 'Subject', 'TaskId', 'TaskStatus', 'TaskType', 'Template',
-	'TimedParam', 'UpdateTime'];
+const TASK_KEYS = ['CacheCount', 'CreateTime', 'CycleParam', 'ErrMsg', 'FromEmailAddress', 'NextRunTime',
+	'ReceiverId', 'ReceiversName', 'RequestCount', 'SendCount', 'Subject', 'TaskId', 'TaskStatus', 'TaskType',
+	'Template', 'TimedParam', 'UpdateTime'];
 const TIME_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
 test('ListSendTasks: every field with its JSON type, newest first, batch tasks only', async () => {
@@ -161,6 +161,7 @@ test('ListSendTasks: every field with its JSON type, newest first, batch tasks o
 	assert.equal(t1.TimedParam, null);
 	assert.equal(t1.ErrMsg, '');
 	assert.equal(t1.ReceiversName, 'status list');
+	assert.equal(t1.NextRunTime, null);
 
 	assert.equal(t2.TaskStatus, 1);
 	assert.equal(t2.TaskType, 2);
@@ -169,6 +170,7 @@ test('ListSendTasks: every field with its JSON type, newest first, batch tasks o
 	assert.equal(t2.CacheCount, 0);
 	assert.deepEqual(t2.Template, { TemplateID: ids.tpl, TemplateData: '' });
 	assert.deepEqual(t2.TimedParam, { BeginTime: ids.begin2 });
+	assert.equal(t2.NextRunTime, ids.begin2);
 	assert.equal(t2.CycleParam, null);
 
 	assert.equal(t3.TaskType, 3);

@@ -1296,7 +1296,7 @@ test_keys_table(void **state)
 	}
 	assert_null(keys[n].section);
 	assert_null(keys[n].def);
-	assert_int_equal(n, 44);
+	assert_int_equal(n, 45);
 }
 
 /* Cuts the next line off *p (which advances); NULL at the end. */
