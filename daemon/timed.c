@@ -29,6 +29,7 @@ struct entry {
 struct fire {
 	struct timed *t;
 	struct entry *e;
+	uint64_t sent_ms; /* when the statement was sent */
 };
 
 struct timed {
@@ -46,6 +47,7 @@ struct timed {
 	char wm_time[64];
 	char wm_id[24];
 	bool refilling, sweeping, stopping;
+	uint64_t refill_sent_ms;
 	size_t inflight;
 };
 
@@ -174,20 +176,21 @@ timed_set_config(struct timed *t, const struct config *cfg)
 		t->cfg = cfg;
 }
 
-/* delay_ms < 0 counts as 0. */
+/*
+ * Holds task to fire delay_ms (< 0 counts as 0) after base_ms: when the
+ * statement that measured the delay was sent, since its now() is its
+ * start, not the moment its reply arrived here. Too early is harmless: the
+ * release re-checks the time and answers how long to wait.
+ */
 static void
-hold(struct timed *t, uint64_t task, int64_t delay_ms)
+hold(struct timed *t, uint64_t task, int64_t delay_ms, uint64_t base_ms)
 {
 	struct entry *e = get(t, task);
-	uint64_t now = now_ms();
 
 	if (e->firing)
 		return; /* its release re-arms it */
-	/* the wheel's clock may lag the real one until the next advance */
-	if (now < wheel_now(t->wheel))
-		now = wheel_now(t->wheel);
-	wheel_add(
-	    t->wheel, &e->tm, now + (uint64_t)(delay_ms > 0 ? delay_ms : 0));
+	wheel_add(t->wheel, &e->tm,
+	    base_ms + (uint64_t)(delay_ms > 0 ? delay_ms : 0));
 }
 
 void
@@ -195,7 +198,7 @@ timed_add(struct timed *t, uint64_t task, int64_t delay_ms)
 {
 	if (t == NULL || t->stopping)
 		return;
-	hold(t, task, delay_ms);
+	hold(t, task, delay_ms, now_ms());
 	arm(t);
 }
 
@@ -290,6 +293,7 @@ fire_cb(struct wheel_timer *tm, void *arg)
 	f = xmalloc(sizeof(*f));
 	f->t = t;
 	f->e = e;
+	f->sent_ms = now_ms();
 	t->inflight++;
 	db_query(t->db, &db_timed_fire, params, fire_done, f);
 }
@@ -300,6 +304,7 @@ fire_done(const struct db_res *res, void *arg)
 	struct fire *f = arg;
 	struct timed *t = f->t;
 	struct entry *e = f->e;
+	uint64_t sent = f->sent_ms;
 	int64_t again = -1;
 
 	free(f);
@@ -337,7 +342,7 @@ fire_done(const struct db_res *res, void *arg)
 	/* else: released elsewhere, paused, ended or its previous run still
 	 * sending; the refill or the overdue sweep brings it back */
 	if (again >= 0 && !t->stopping) {
-		hold(t, e->task, again);
+		hold(t, e->task, again, sent);
 		arm(t);
 	} else {
 		drop(t, e);
@@ -368,6 +373,7 @@ refill(struct timed *t)
 		params[2] = horizon;
 		params[3] = rows;
 		t->refilling = true;
+		t->refill_sent_ms = now_ms();
 		db_query(t->db, &db_timed_refill, params, refill_done, t);
 	}
 	if (!t->sweeping) {
@@ -395,7 +401,8 @@ refill_done(const struct db_res *res, void *arg)
 	for (int i = 0; i < res->nrows; i++) {
 		if (db_val(res, i, 1) == NULL)
 			continue;
-		hold(t, (uint64_t)db_int(res, i, 1), db_int(res, i, 3));
+		hold(t, (uint64_t)db_int(res, i, 1), db_int(res, i, 3),
+		    t->refill_sent_ms);
 		n++;
 	}
 	if (n == TIMED_REFILL_ROWS) {
@@ -440,7 +447,7 @@ overdue_done(const struct db_res *res, void *arg)
 			(wheel_pending(&e->tm) &&
 			    wheel_timer_expires(&e->tm) <= now_ms() + 1000)))
 			continue;
-		hold(t, task, 0);
+		hold(t, task, 0, now_ms());
 		any = true;
 	}
 	if (any)
