@@ -573,7 +573,8 @@ batch_done(const struct db_res *res, void *arg)
 		    (unsigned long long)req->app_id, db_val(res, 0, 6),
 		    (long long)type, db_val(res, 0, 7), db_val(res, 0, 8));
 		api_task_accepted(req, (uint64_t)db_int(res, 0, 6),
-		    db_val(res, 0, 9) != NULL ? db_int(res, 0, 9) : -1);
+		    db_val(res, 0, 9) != NULL ? db_int(res, 0, 9) : -1,
+		    type == 1 ? db_int(res, 0, 7) : 0);
 		jw_int(api_reply_begin(req), "TaskId", db_int(res, 0, 6));
 		api_reply_end(req);
 	}
@@ -891,7 +892,7 @@ single_done(const struct db_res *res, void *arg)
 	} else {
 		log_debug("api: SendEmail app=%llu message=%s",
 		    (unsigned long long)req->app_id, db_val(res, 0, 5));
-		api_task_accepted(req, 0, -1);
+		api_task_accepted(req, 0, -1, 0);
 		jw_str(api_reply_begin(req), "MessageId", db_val(res, 0, 5));
 		api_reply_end(req);
 	}

@@ -122,11 +122,12 @@ api_set_task_hook(struct api *api, api_task_fn *fn, void *arg)
 }
 
 void
-api_task_accepted(
-    const struct api_req *req, uint64_t task_id, int64_t first_run_ms)
+api_task_accepted(const struct api_req *req, uint64_t task_id,
+    int64_t first_run_ms, int64_t released)
 {
 	if (req->api->task_hook != NULL)
-		req->api->task_hook(req->api->task_arg, task_id, first_run_ms);
+		req->api->task_hook(
+		    req->api->task_arg, task_id, first_run_ms, released);
 }
 
 void

@@ -131,15 +131,18 @@ const struct config *api_config(const struct api *api);
 /*
  * What the node does when a send action has written a task: the
  * dispatcher claims a released run at once (first_run_ms < 0: TaskType 1,
- * SendEmail), the scheduler puts a timed or cyclic task on its wheel
+ * SendEmail; a big release also renews the planner's statistics), the
+ * scheduler puts a timed or cyclic task on its wheel
  * (first_run_ms: ms until its first run, by the database's clock). Unset:
  * nothing (the dispatcher's tick and the scheduler's refill find them).
  */
-typedef void api_task_fn(void *arg, uint64_t task_id, int64_t first_run_ms);
+typedef void api_task_fn(
+    void *arg, uint64_t task_id, int64_t first_run_ms, int64_t released);
 void api_set_task_hook(struct api *api, api_task_fn *fn, void *arg);
-/* Called by the send actions after the task's statement committed. */
-void api_task_accepted(
-    const struct api_req *req, uint64_t task_id, int64_t first_run_ms);
+/* Called by the send actions after the task's statement committed;
+ * released: the deliveries its statement inserted (0 for a later run). */
+void api_task_accepted(const struct api_req *req, uint64_t task_id,
+    int64_t first_run_ms, int64_t released);
 /* Requests accepted and not yet answered (graceful shutdown waits). */
 size_t api_inflight(const struct api *api);
 

@@ -6,31 +6,35 @@
 #define FINAL_STATES "('sent', 'bounced', 'failed')"
 
 struct db_stmt db_dlv_claim = {"dlv_claim",
-    /* from the node's cursor on, in deliveries_queue order: the rows
-     * before it were claimed already and their index entries are dead */
+    /* the first due row after the node's cursor, in deliveries_queue
+     * order (the rows before it were claimed already and their index
+     * entries are dead); the task's status is a filter on that row, not a
+     * join, so no statistics can turn this walk into a sort */
     "WITH pick AS (SELECT task_id, run_no, next_attempt_at AS at, id "
     "  FROM deliveries x WHERE state IN ('queued', 'deferred') "
     "  AND next_attempt_at <= now() "
     "  AND (next_attempt_at, id) > ($4::timestamptz, $5::bigint) "
-    "  AND EXISTS (SELECT 1 FROM send_tasks t WHERE t.id = x.task_id "
-    "    AND t.status = 5) "
-    "  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE OF x SKIP LOCKED), "
-    "c AS (SELECT d.id FROM deliveries d, pick p "
+    "  AND (SELECT t.status FROM send_tasks t WHERE t.id = x.task_id) = 5 "
+    "  ORDER BY next_attempt_at, id LIMIT 1), "
+    /* that run's due rows from there: LATERAL makes pick's values the
+     * bounds of one ordered walk of deliveries_queue (a join let stale
+     * statistics choose a sort of the whole run instead) */
+    "c AS (SELECT l.id FROM pick p, LATERAL (SELECT d.id FROM deliveries d "
     "  WHERE d.task_id = p.task_id AND d.run_no = p.run_no "
-    "  AND d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now() "
     "  AND (d.next_attempt_at, d.id) >= (p.at, p.id) "
+    "  AND d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now() "
     "  ORDER BY d.next_attempt_at, d.id LIMIT $2::int "
-    "  FOR UPDATE OF d SKIP LOCKED), "
+    "  FOR UPDATE OF d SKIP LOCKED) l), "
     "u AS (UPDATE deliveries d SET state = 'sending', "
     "  lease_until = now() + $3::int * interval '1 second', "
     "  lease_owner = $1::text, attempts = d.attempts + 1, "
     "  updated_at = now() "
-    "  FROM c WHERE d.id = c.id "
+    "  WHERE d.id = ANY (ARRAY(SELECT id FROM c)) "
     "  RETURNING d.id, d.email, d.template_data, d.message_id, d.attempts, "
     "  d.task_id, d.run_no, d.app_id, d.next_attempt_at AS at), "
     "o AS (SELECT u.*, u.id = min(u.id) OVER () AS first FROM u), "
-    "cur AS (SELECT at::text AS at, id FROM u ORDER BY at DESC, id DESC "
-    "  LIMIT 1) "
+    "cur AS (SELECT u.at::text AS at, u.id FROM u "
+    "  ORDER BY u.at DESC, u.id DESC LIMIT 1) "
     "SELECT o.id, o.email, o.template_data, o.message_id, o.attempts, "
     "o.task_id, o.run_no, o.app_id, "
     "CASE WHEN o.first THEN t.kind END, "
@@ -107,6 +111,9 @@ struct db_stmt db_dlv_results = {"dlv_results",
 /* The safety net for a task left at 5 with no open run (none is expected:
  * the results statement ends tasks): probes task_runs' primary key for the
  * few tasks at status 5. */
+struct db_stmt db_dlv_analyze = {
+    "dlv_analyze", "SELECT sesd_analyze_deliveries()", 0, 0};
+
 struct db_stmt db_dlv_expire = {"dlv_expire",
     "WITH x AS (UPDATE deliveries SET state = 'deferred', "
     "  next_attempt_at = now(), lease_until = NULL, lease_owner = NULL, "

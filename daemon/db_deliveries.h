@@ -100,4 +100,11 @@ extern struct db_stmt db_dlv_results;
  */
 extern struct db_stmt db_dlv_expire;
 
+/*
+ * ANALYZE deliveries (sesd_analyze_deliveries()), after a release of at
+ * least DLV_ANALYZE_ROWS rows: the planner's statistics then know the run.
+ */
+#define DLV_ANALYZE_ROWS 10000
+extern struct db_stmt db_dlv_analyze;
+
 #endif

@@ -89,7 +89,8 @@ struct db_stmt db_send_batch = {"send_batch",
     "  WHERE t.task_type = 1) "
     "SELECT c.sender_ok, c.list_found, c.list_ok, c.template_ok, "
     "c.missing, c.begin_ok, t.id, t.request_count, t.status, "
-    "greatest(0, ceil(extract(epoch FROM t.next_run_at - now()) * 1000)) "
+    "CASE WHEN t.next_run_at IS NOT NULL THEN greatest(0, "
+    "  ceil(extract(epoch FROM t.next_run_at - now()) * 1000)) END "
     "FROM chk c LEFT JOIN task t ON true",
     17, 0};
 

@@ -15,6 +15,7 @@
  * SIGCHLD belongs to pool.c (reaping and respawning workers).
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "api.h"
 #include "config.h"
 #include "db.h"
+#include "db_deliveries.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
@@ -45,6 +47,8 @@ struct sesd {
 	struct web *web;
 	struct sched *sched;
 	struct timed *timed;
+	bool analyzing;
+	uint64_t analyzed_ms;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
 	uint64_t stop_deadline_ms;
 	bool stopping;
@@ -99,19 +103,49 @@ api_http_cb(struct http_req *r, void *arg)
 }
 
 static void
-release_cb(void *arg)
+analyze_done(const struct db_res *res, void *arg)
 {
-	sched_kick(arg);
+	struct sesd *sd = arg;
+
+	sd->analyzing = false;
+	if (res->status == DB_FAIL)
+		log_warn("analyze deliveries: %s", res->errmsg);
+	else
+		log_debug("deliveries analyzed in %" PRIu64 " ms",
+		    now_ms() - sd->analyzed_ms);
+}
+
+/*
+ * A run was released: claim it now, and after a big one renew the
+ * planner's statistics of deliveries (db_deliveries.h DLV_ANALYZE_ROWS), at
+ * most one at a time and every 5 s.
+ */
+static void
+released(struct sesd *sd, int64_t rows)
+{
+	sched_kick(sd->sched);
+	if (rows < DLV_ANALYZE_ROWS || sd->analyzing ||
+	    (sd->analyzed_ms != 0 && now_ms() - sd->analyzed_ms < 5000))
+		return;
+	sd->analyzing = true;
+	sd->analyzed_ms = now_ms();
+	db_query(sd->db, &db_dlv_analyze, NULL, analyze_done, sd);
+}
+
+static void
+release_cb(void *arg, int64_t rows)
+{
+	released(arg, rows);
 }
 
 /* A send action wrote a task: claim its run now, or hold it for later. */
 static void
-task_cb(void *arg, uint64_t task, int64_t first_run_ms)
+task_cb(void *arg, uint64_t task, int64_t first_run_ms, int64_t rows)
 {
 	struct sesd *sd = arg;
 
 	if (first_run_ms < 0)
-		sched_kick(sd->sched);
+		released(sd, rows);
 	else
 		timed_add(sd->timed, task, first_run_ms);
 }
@@ -217,8 +251,8 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc && (strcmp(argv[optind], "task") != 0 || check_only ||
-				  migrate))
+	if (optind != argc &&
+	    (strcmp(argv[optind], "task") != 0 || check_only || migrate))
 		usage();
 
 	cfg = load_config(sd.config_path, true);
@@ -256,7 +290,7 @@ main(int argc, char **argv)
 	}
 	/* every node runs the scheduler; the database keeps runs single */
 	sd.timed = timed_new(sd.base, sd.db, cfg);
-	timed_set_release_hook(sd.timed, release_cb, sd.sched);
+	timed_set_release_hook(sd.timed, release_cb, &sd);
 	sd.api = api_new(sd.db);
 	api_set_config(sd.api, cfg);
 	api_set_task_hook(sd.api, task_cb, &sd);

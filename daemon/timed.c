@@ -38,7 +38,7 @@ struct timed {
 	const struct config *cfg;
 	struct wheel *wheel;
 	struct event *ev_wheel, *ev_refill;
-	void (*release_fn)(void *);
+	void (*release_fn)(void *, int64_t);
 	void *release_arg;
 	/* task id -> entry, chained; nbuckets a power of two */
 	struct entry **buckets;
@@ -149,7 +149,7 @@ timed_new(struct event_base *base, struct db *db, const struct config *cfg)
 }
 
 void
-timed_set_release_hook(struct timed *t, void (*fn)(void *), void *arg)
+timed_set_release_hook(struct timed *t, void (*fn)(void *, int64_t), void *arg)
 {
 	if (t == NULL)
 		return;
@@ -333,7 +333,8 @@ fire_done(const struct db_res *res, void *arg)
 		if (db_val(res, 0, TIMED_F_NEXT_MS) != NULL)
 			again = db_int(res, 0, TIMED_F_NEXT_MS);
 		if (db_int(res, 0, TIMED_F_LIVE) > 0 && t->release_fn != NULL)
-			t->release_fn(t->release_arg);
+			t->release_fn(
+			    t->release_arg, db_int(res, 0, TIMED_F_LIVE));
 	} else if (db_val(res, 0, TIMED_F_WAIT_MS) != NULL &&
 		   db_int(res, 0, TIMED_F_WAIT_MS) > 0) {
 		/* not due yet by the database's clock */

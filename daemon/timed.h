@@ -12,9 +12,9 @@
  * task_runs row, its deliveries set-wise, the task advanced), which
  * re-checks everything under a row lock, so several nodes may hold the
  * same task and still release each run once. Every refill also asks for
- * waiting tasks already overdue that the wheel does not hold (db_timed_overdue):
- * a run whose predecessor was still sending when it fell due, a resumed
- * task, one accepted by a node that died.
+ * waiting tasks already overdue that the wheel does not hold
+ * (db_timed_overdue): a run whose predecessor was still sending when it fell
+ * due, a resumed task, one accepted by a node that died.
  *
  * Catch-up: a cyclic task fires its LATEST due slot only; slots missed
  * while sesd was down (or while its previous run was still sending, or it
@@ -42,9 +42,10 @@ struct timed;
  * accepts NULL. */
 struct timed *timed_new(
     struct event_base *base, struct db *db, const struct config *cfg);
-/* Called after a run was released with deliveries to send (the
- * dispatcher claims at once instead of at its next tick). */
-void timed_set_release_hook(struct timed *t, void (*fn)(void *), void *arg);
+/* Called after a run was released with deliveries to send, with their
+ * number (the dispatcher claims at once instead of at its next tick). */
+void timed_set_release_hook(
+    struct timed *t, void (*fn)(void *, int64_t), void *arg);
 /* Starts the refill timer and the first refill. */
 void timed_start(struct timed *t);
 void timed_set_config(struct timed *t, const struct config *cfg);

@@ -313,11 +313,12 @@ test('a run due while the previous one is still sending waits for it; then only 
 		late = await startSink({ port });
 		await waitFor('run 1 sent', () => pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${task}
 			AND run_no = 1 AND state = 'sent'`) === '3', 20000);
-		await waitFor('the next run', () => pg.psql(`SELECT count(*) FROM task_runs WHERE task_id = ${task}`) === '2', 10000);
-		const [run2, skipped] = rows(`SELECT max(r.run_no), t.runs_skipped FROM task_runs r
-			JOIN send_tasks t ON t.id = r.task_id WHERE r.task_id = ${task} GROUP BY t.runs_skipped`)[0].map(Number);
+		await waitFor('the next run', () => Number(pg.psql(`SELECT count(*) FROM task_runs WHERE task_id = ${task}`)) >= 2, 10000);
+		/* the run after run 1 is the latest slot due when run 1 ended, not run 2 */
+		const [run2, skipped] = rows(`SELECT (SELECT run_no FROM task_runs WHERE task_id = ${task}
+			ORDER BY run_no OFFSET 1 LIMIT 1), runs_skipped FROM send_tasks WHERE id = ${task}`)[0].map(Number);
 		assert.ok(run2 >= 4, `the latest slot fires (run ${run2})`);
-		assert.equal(skipped, run2 - 2);
+		assert.ok(skipped >= run2 - 2, `runs 2..${run2 - 1} counted as skipped (${skipped})`);
 		assert.match(await taskCmd(sesd, 'stop', task), /stopped/);
 	} finally {
 		await sesd.stop();
