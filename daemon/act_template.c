@@ -266,7 +266,7 @@ act_get(struct api_req *req)
 	api_fmt_u64(app, req->app_id);
 	snprintf(id, sizeof(id), "%lld", (long long)tid);
 	const char *params[] = {app, id};
-	db_query(req->db, &db_templates_get, params, get_done, req);
+	db_query_read(req->db, &db_templates_get, params, get_done, req);
 }
 
 static void
@@ -307,7 +307,7 @@ act_list(struct api_req *req)
 	snprintf(lim, sizeof(lim), "%lld", (long long)limit);
 	snprintf(off, sizeof(off), "%lld", (long long)offset);
 	const char *params[] = {app, lim, off};
-	db_query(req->db, &db_templates_list, params, list_done, req);
+	db_query_read(req->db, &db_templates_list, params, list_done, req);
 }
 
 static void

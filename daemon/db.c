@@ -1,12 +1,16 @@
 /*
  * db.c: the pool of asynchronous libpq connections and the synchronous
  * schema check/migration run at start-up. Each connection runs in libpq's
- * pipeline mode: up to DB_PIPELINE_DEPTH statements are in flight on it,
- * each followed by its own Sync, so every statement is still its own
- * implicit transaction while one wake-up of PostgreSQL serves several
- * requests. Statements are prepared lazily per connection; results are
- * handed to the caller's callback and cleared right after it returns. Nothing
- * here knows what the SQL means: the db_<family>.c files own the statements.
+ * pipeline mode: up to DB_PIPELINE_DEPTH statements are in flight on it.
+ * Queries are not sent from db_query() but once the loop has run every
+ * callback that was ready, so the requests of one loop turn travel in one
+ * write and wake PostgreSQL once. A statement that writes gets a Sync of its
+ * own (its own implicit transaction); consecutive reads (db_query_read)
+ * share one Sync, as libpq 15 flushes the socket on every Sync. A read that
+ * a failed neighbour aborted never ran and is simply sent again. Statements
+ * are prepared lazily per connection; results are handed to the caller's
+ * callback and cleared right after it returns. Nothing here knows what the
+ * SQL means: the db_<family>.c files own the statements.
  * The only file with libpq-fe.h.
  */
 #include "db.h"
@@ -39,6 +43,9 @@ struct query {
 	db_done_fn *done; /* NULL: our own PQsendPrepare, no caller */
 	void *arg;
 	PGresult *result; /* first result, kept until its Sync arrives */
+	bool shared;      /* a read that may share a Sync with others */
+	bool sync_after;  /* a Sync was sent right after it */
+	bool ended;       /* libpq has returned all its results */
 };
 TAILQ_HEAD(query_list, query);
 
@@ -52,7 +59,8 @@ struct conn {
 	struct event *ev_retry;
 	struct query_list inflight; /* sent, in order, awaiting their Sync */
 	int ninflight;
-	bool *prepared; /* indexed by db_stmt.id */
+	bool group_open; /* the last statement sent still lacks its Sync */
+	bool *prepared;  /* indexed by db_stmt.id */
 	size_t nprepared;
 };
 
@@ -67,6 +75,9 @@ struct db {
 	size_t queue_len;
 	struct query_list failed; /* answered DB_UNAVAILABLE on the next turn */
 	struct event *ev_failed;
+	struct event *ev_dispatch; /* sends the queue once the turn's
+				      callbacks have run */
+	bool dispatch_armed;
 	int last_stmt_id;
 };
 
@@ -87,9 +98,15 @@ static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 static void conn_broken(struct conn *, const char *);
 static int conn_send(struct conn *, struct query *);
+static int conn_lost(struct conn *, struct query *);
 static void conn_fail_inflight(struct conn *);
 static void conn_flush(struct conn *);
+static int conn_sync(struct conn *);
 static void db_dispatch(struct db *);
+static void db_dispatch_later(struct db *);
+static void dispatch_cb(evutil_socket_t, short, void *);
+static void query_add(struct db *, struct db_stmt *, const char *const *,
+    db_done_fn *, void *, bool);
 static void db_fail_all(struct db *);
 static void failed_cb(evutil_socket_t, short, void *);
 static void query_finish(struct query *, struct db_res_priv *);
@@ -110,6 +127,7 @@ db_new(struct event_base *base, const char *conninfo, const char *time_zone,
 	TAILQ_INIT(&db->queue);
 	TAILQ_INIT(&db->failed);
 	db->ev_failed = event_new(base, -1, 0, failed_cb, db);
+	db->ev_dispatch = event_new(base, -1, 0, dispatch_cb, db);
 	db->conns = xcalloc((size_t)pool_size, sizeof(struct conn));
 	for (int i = 0; i < pool_size; i++) {
 		struct conn *c = &db->conns[i];
@@ -147,6 +165,7 @@ conn_close(struct conn *c)
 	free(c->prepared);
 	c->prepared = NULL;
 	c->nprepared = 0;
+	c->group_open = false;
 }
 
 void
@@ -164,6 +183,7 @@ db_free(struct db *db)
 	db->queue_len = 0;
 	failed_cb(-1, 0, db);
 	event_free(db->ev_failed);
+	event_free(db->ev_dispatch);
 	free(db->conns);
 	free(db->conninfo);
 	free(db->options);
@@ -332,6 +352,20 @@ void
 db_query(struct db *db, struct db_stmt *st, const char *const *params,
     db_done_fn *done, void *arg)
 {
+	query_add(db, st, params, done, arg, false);
+}
+
+void
+db_query_read(struct db *db, struct db_stmt *st, const char *const *params,
+    db_done_fn *done, void *arg)
+{
+	query_add(db, st, params, done, arg, true);
+}
+
+static void
+query_add(struct db *db, struct db_stmt *st, const char *const *params,
+    db_done_fn *done, void *arg, bool read_only)
+{
 	struct query *q = xcalloc(1, sizeof(*q));
 
 	if (st->id == 0)
@@ -339,6 +373,7 @@ db_query(struct db *db, struct db_stmt *st, const char *const *params,
 	q->st = st;
 	q->done = done;
 	q->arg = arg;
+	q->shared = read_only;
 	q->params = xcalloc((size_t)st->nparams + 1, sizeof(char *));
 	for (int i = 0; i < st->nparams; i++)
 		q->params[i] = params[i] ? xstrdup(params[i]) : NULL;
@@ -349,10 +384,35 @@ db_query(struct db *db, struct db_stmt *st, const char *const *params,
 	}
 	TAILQ_INSERT_TAIL(&db->queue, q, entry);
 	db->queue_len++;
+	db_dispatch_later(db);
+}
+
+/* Sends the queue after the callbacks that are ready now have run. */
+static void
+db_dispatch_later(struct db *db)
+{
+	if (!db->dispatch_armed) {
+		db->dispatch_armed = true;
+		event_active(db->ev_dispatch, 0, 0);
+	}
+}
+
+static void
+dispatch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+
+	(void)fd;
+	(void)what;
+	db->dispatch_armed = false;
 	db_dispatch(db);
 }
 
-/* Moves queued queries onto the least busy ready connections. */
+/*
+ * Moves queued queries onto the least busy ready connection, as many as
+ * it takes, then closes the open group of reads with a Sync (one write);
+ * the rest go to the next least busy one.
+ */
 static void
 db_dispatch(struct db *db)
 {
@@ -367,12 +427,17 @@ db_dispatch(struct db *db)
 		}
 		if (best == NULL)
 			return;
-		struct query *q = TAILQ_FIRST(&db->queue);
-		TAILQ_REMOVE(&db->queue, q, entry);
-		db->queue_len--;
-		if (conn_send(best, q) < 0)
-			return; /* best is broken; the others may take the rest
-				 */
+		while (!TAILQ_EMPTY(&db->queue) &&
+		       best->ninflight < DB_PIPELINE_DEPTH) {
+			struct query *q = TAILQ_FIRST(&db->queue);
+			TAILQ_REMOVE(&db->queue, q, entry);
+			db->queue_len--;
+			if (conn_send(best, q) < 0)
+				break;
+		}
+		if (best->state != CONN_READY || conn_sync(best) < 0)
+			continue; /* broken; the others may take the rest */
+		conn_flush(best);
 	}
 }
 
@@ -389,40 +454,75 @@ conn_mark_prepared(struct conn *c, int id, bool on)
 }
 
 /*
- * Sends q (preceded by its PQsendPrepare the first time this connection
- * sees the statement), each followed by a Sync. Returns -1 if the
- * connection broke (q is then answered DB_UNAVAILABLE).
+ * Ends the open group of statements with a Sync (libpq also flushes).
+ * Returns -1 if the connection broke.
+ */
+static int
+conn_sync(struct conn *c)
+{
+	if (!c->group_open)
+		return 0;
+	c->group_open = false;
+	TAILQ_LAST(&c->inflight, query_list)->sync_after = true;
+	if (PQpipelineSync(c->pg) != 1) {
+		conn_broken(c, PQerrorMessage(c->pg));
+		return -1;
+	}
+	return 0;
+}
+
+/* q never reached the broken connection c: answer it on the next turn. */
+static int
+conn_lost(struct conn *c, struct query *q)
+{
+	TAILQ_INSERT_TAIL(&c->db->failed, q, entry);
+	event_active(c->db->ev_failed, 0, 0);
+	return -1;
+}
+
+/*
+ * Queues q on the connection, preceded the first time this connection sees
+ * the statement by its PQsendPrepare, which is a group of its own. A write
+ * is a group of its own too; reads stay in the open group until
+ * conn_sync(). Returns -1 if the connection broke (q is then answered
+ * DB_UNAVAILABLE).
  */
 static int
 conn_send(struct conn *c, struct query *q)
 {
 	struct db_stmt *st = q->st;
+	bool prepare = (size_t)st->id >= c->nprepared || !c->prepared[st->id];
 
-	TAILQ_INSERT_TAIL(&c->inflight, q, entry);
-	c->ninflight++;
-	if ((size_t)st->id >= c->nprepared || !c->prepared[st->id]) {
+	if ((prepare || !q->shared) && conn_sync(c) < 0)
+		return conn_lost(c, q);
+	if (prepare) {
 		struct query *prep = xcalloc(1, sizeof(*prep));
 		prep->st = st;
-		TAILQ_INSERT_BEFORE(q, prep, entry);
+		TAILQ_INSERT_TAIL(&c->inflight, prep, entry);
 		c->ninflight++;
+		c->group_open = true;
 		if (PQsendPrepare(
-			c->pg, st->name, st->sql, st->nparams, NULL) != 1 ||
-		    PQpipelineSync(c->pg) != 1) {
+			c->pg, st->name, st->sql, st->nparams, NULL) != 1) {
 			conn_broken(c, PQerrorMessage(c->pg));
-			return -1;
+			return conn_lost(c, q);
 		}
+		if (conn_sync(c) < 0)
+			return conn_lost(c, q);
 		/* optimistic: a failed prepare is noticed when its Sync arrives
 		 */
 		conn_mark_prepared(c, st->id, true);
 	}
+	TAILQ_INSERT_TAIL(&c->inflight, q, entry);
+	c->ninflight++;
+	c->group_open = true;
 	if (PQsendQueryPrepared(c->pg, st->name, st->nparams,
-		(const char *const *)q->params, NULL, NULL, 0) != 1 ||
-	    PQpipelineSync(c->pg) != 1) {
+		(const char *const *)q->params, NULL, NULL, 0) != 1) {
 		conn_broken(c, PQerrorMessage(c->pg));
 		return -1;
 	}
-	conn_flush(c);
-	return c->state == CONN_READY ? 0 : -1;
+	if (!q->shared && conn_sync(c) < 0)
+		return -1;
+	return 0;
 }
 
 static void
@@ -450,11 +550,10 @@ sqlstate_means_gone(const char *s)
 	return s && (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0);
 }
 
-/* The head of the pipeline got its Sync: answer it. */
+/* q's results are all in and its group's Sync arrived: answer it. */
 static void
-conn_complete_head(struct conn *c)
+conn_complete(struct conn *c, struct query *q)
 {
-	struct query *q = TAILQ_FIRST(&c->inflight);
 	PGresult *res = q->result;
 	ExecStatusType es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	const char *state =
@@ -462,8 +561,6 @@ conn_complete_head(struct conn *c)
 	bool failed = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
 	struct db_res_priv p = {{0}, res};
 
-	TAILQ_REMOVE(&c->inflight, q, entry);
-	c->ninflight--;
 	q->result = NULL;
 	if (q->done == NULL) {
 		/* our own prepare: on failure the statement is re-prepared
@@ -495,10 +592,69 @@ conn_complete_head(struct conn *c)
 	PQclear(res);
 }
 
+/*
+ * A Sync arrived: answer every statement of the group it ends. A statement
+ * that an earlier failure in the group aborted never ran: it goes back to
+ * the front of the queue, in order, to be sent alone this time, so that
+ * reads that keep failing (a schema change) cost one retry each, not a
+ * cascade.
+ */
+static void
+conn_complete_group(struct conn *c)
+{
+	struct query_list again = TAILQ_HEAD_INITIALIZER(again);
+	struct query *q;
+	bool last = false;
+
+	while (!last && (q = TAILQ_FIRST(&c->inflight)) != NULL) {
+		last = q->sync_after;
+		TAILQ_REMOVE(&c->inflight, q, entry);
+		c->ninflight--;
+		if (q->done != NULL && q->result != NULL &&
+		    PQresultStatus(q->result) == PGRES_PIPELINE_ABORTED) {
+			PQclear(q->result);
+			q->result = NULL;
+			q->ended = q->sync_after = q->shared = false;
+			TAILQ_INSERT_TAIL(&again, q, entry);
+			continue;
+		}
+		conn_complete(c, q);
+	}
+	if (TAILQ_EMPTY(&again))
+		return;
+	while ((q = TAILQ_LAST(&again, query_list)) != NULL) {
+		TAILQ_REMOVE(&again, q, entry);
+		TAILQ_INSERT_HEAD(&c->db->queue, q, entry);
+		c->db->queue_len++;
+		log_debug(
+		    "db[%d]: %s aborted by a failed neighbour, sent again "
+		    "alone",
+		    c->slot, q->st->name);
+	}
+	db_dispatch_later(c->db);
+}
+
+/*
+ * The statement the next result from libpq belongs to: the first one whose
+ * results have not ended or, when a group has ended but its Sync has not
+ * arrived yet, the group's last statement (an error raised at commit).
+ */
+static struct query *
+conn_reading(struct conn *c)
+{
+	struct query *q;
+
+	TAILQ_FOREACH(q, &c->inflight, entry)
+	if (!q->ended || q->sync_after)
+		return q;
+	return NULL;
+}
+
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct query *cur;
 	PGresult *r;
 
 	(void)fd;
@@ -508,18 +664,22 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/*
-	 * Per statement libpq yields its result(s), then NULL, then a
-	 * PGRES_PIPELINE_SYNC result. With nothing in flight PQgetResult
-	 * would return NULL forever, hence the ninflight guard.
+	 * Per statement libpq yields its result(s), then NULL; at the end of
+	 * a group a PGRES_PIPELINE_SYNC result. With nothing in flight
+	 * PQgetResult would return NULL forever, hence the ninflight guard.
 	 */
 	while (c->ninflight > 0 && !PQisBusy(c->pg)) {
-		struct query *head = TAILQ_FIRST(&c->inflight);
-		if ((r = PQgetResult(c->pg)) == NULL)
+		cur = conn_reading(c);
+		if ((r = PQgetResult(c->pg)) == NULL) {
+			if (cur == NULL || cur->ended)
+				break; /* not expected: wait for more input */
+			cur->ended = true;
 			continue;
+		}
 		ExecStatusType es = PQresultStatus(r);
 		if (es == PGRES_PIPELINE_SYNC) {
 			PQclear(r);
-			conn_complete_head(c);
+			conn_complete_group(c);
 			continue;
 		}
 		if (es == PGRES_FATAL_ERROR &&
@@ -529,16 +689,22 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			conn_broken(c, "server closed the session");
 			return;
 		}
-		if (head->result == NULL)
-			head->result = r;
-		else
+		if (cur != NULL && cur->result == NULL)
+			cur->result = r;
+		else if (cur != NULL && cur->ended && es == PGRES_FATAL_ERROR) {
+			/* the commit failed: so did the statement */
+			PQclear(cur->result);
+			cur->result = r;
+		} else
 			PQclear(r);
 	}
 	if (c->ninflight == 0 && PQstatus(c->pg) == CONNECTION_BAD) {
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
-	db_dispatch(c->db);
+	/* room in the pipeline: the queue goes at the end of this turn */
+	if (!TAILQ_EMPTY(&c->db->queue))
+		db_dispatch_later(c->db);
 }
 
 /* Answers every statement in flight on c as DB_UNAVAILABLE. */
@@ -559,6 +725,7 @@ conn_fail_inflight(struct conn *c)
 			query_free(q);
 	}
 	c->ninflight = 0;
+	c->group_open = false;
 	if (!TAILQ_EMPTY(&c->db->failed))
 		event_active(c->db->ev_failed, 0, 0);
 }

@@ -59,9 +59,19 @@ void db_free(struct db *db);
 
 /*
  * Runs st with st->nparams text parameters (NULL element = SQL NULL);
- * the strings are copied. done(res, arg) runs later on the loop.
+ * the strings are copied. done(res, arg) runs later on the loop. The
+ * statement is its own implicit transaction.
  */
 void db_query(struct db *db, struct db_stmt *st, const char *const *params,
+    db_done_fn *done, void *arg);
+/*
+ * The same for a statement that only reads: no writes, no locks, no
+ * side effects. It may share one implicit transaction (and one round trip)
+ * with other reads queued in the same loop turn; if another read in it
+ * fails first, this one is sent again, so done() still sees only its own
+ * outcome.
+ */
+void db_query_read(struct db *db, struct db_stmt *st, const char *const *params,
     db_done_fn *done, void *arg);
 
 /* Row access: value text (NULL for SQL NULL) and its length. */

@@ -11,11 +11,11 @@
  * $6 status, $7 review reason, $8 max templates per account
  * -> id (no row: the account is at its limit) */
 extern struct db_stmt db_templates_insert;
-/* $1 app, $2 id -> name, html, text_body, status */
+/* $1 app, $2 id -> name, html, text_body, status (read-only) */
 extern struct db_stmt db_templates_get;
 /* $1 app, $2 limit, $3 offset
  * -> total, id, name, status, review_reason, created (unix); one row with
- *    NULL id when the page is empty */
+ *    NULL id when the page is empty (read-only) */
 extern struct db_stmt db_templates_list;
 /* $1 app, $2 id, $3 name, $4 html, $5 text, $6 variables, $7 status,
  * $8 reason -> id (no row: no such template) */

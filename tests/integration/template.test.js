@@ -349,3 +349,47 @@ test('isolation between accounts', async () => {
 	assert.ok(!(await A.ListEmailTemplates({ Limit: 100, Offset: 0 })).TemplatesMetadata.some((t) => t.TemplateID === bid));
 	assert.equal((await B.ListEmailTemplates({ Limit: 100, Offset: 0 })).TotalCount, 1);
 });
+
+test('CreatedTimestamp: the epoch second rounded half up, as extract(epoch)::bigint', async () => {
+	const ids = [];
+	for (const frac of ['000000', '499999', '500000', '500001', '999999'])
+		ids.push([await create(A, `at .${frac}`, { Text: b64('t') }), frac]);
+	for (const [id, frac] of ids)
+		pg.psql(`UPDATE templates SET created_at = timestamptz '2026-11-26 10:00:02.${frac}+00' WHERE id = ${id}`);
+	const want = Object.fromEntries(pg.psql(`SELECT id, extract(epoch FROM created_at)::bigint FROM templates
+		WHERE id IN (${ids.map(([id]) => id).join(',')})`).split('\n').map((l) => l.split('|').map(Number)));
+	const got = (await A.ListEmailTemplates({ Limit: 100, Offset: 0 })).TemplatesMetadata;
+	for (const [id, frac] of ids) {
+		const t = got.find((x) => x.TemplateID === id);
+		assert.equal(t.CreatedTimestamp, want[id], `.${frac}`);
+		assert.equal(t.CreatedTimestamp, frac >= '500000' ? 1795687203 : 1795687202, `.${frac}`);
+		await A.DeleteEmailTemplate({ TemplateID: id });
+	}
+});
+
+/*
+ * Reads queued in one loop turn share a round trip (db_query_read). While
+ * the list statement fails (a column renamed under it), the Gets sent in
+ * the same groups must still succeed on their own, and all recover after.
+ */
+test('concurrent reads: a failing read does not fail the reads sharing its round trip', async () => {
+	const id = await create(A, 'neighbour', { Text: b64('n') });
+	const round = async () => {
+		const ps = [];
+		for (let i = 0; i < 40; i++) {
+			ps.push(A.ListEmailTemplates({ Limit: 10, Offset: 0 }).then(() => 'ok', (e) => e.code));
+			ps.push(A.GetEmailTemplate({ TemplateID: id }).then((g) => g.TemplateName, (e) => e.code));
+		}
+		const r = await Promise.all(ps);
+		return [new Set(r.filter((_, i) => i % 2 === 0)), new Set(r.filter((_, i) => i % 2 === 1))];
+	};
+	assert.deepEqual(await round(), [new Set(['ok']), new Set(['neighbour'])]);
+	pg.psql('ALTER TABLE templates RENAME COLUMN review_reason TO review_reason_gone');
+	try {
+		assert.deepEqual(await round(), [new Set(['InternalError']), new Set(['neighbour'])]);
+	} finally {
+		pg.psql('ALTER TABLE templates RENAME COLUMN review_reason_gone TO review_reason');
+	}
+	assert.deepEqual(await round(), [new Set(['ok']), new Set(['neighbour'])]);
+	await A.DeleteEmailTemplate({ TemplateID: id });
+});
