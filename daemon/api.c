@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,18 @@
 struct cfg_ref {
 	struct config *cfg;
 	int refs;
+	struct tc3_key *keys; /* signing keys, one per cfg->creds[i] */
+};
+
+/* The headers the pipeline reads, found in one pass (first one wins). */
+struct common_headers {
+	const char *action;
+	const char *version;
+	const char *timestamp;
+	const char *authorization;
+	const char *token;
+	const char *region;
+	const char *language;
 };
 
 /* Requests per second per SecretId and action (fixed one-second window). */
@@ -75,6 +88,8 @@ static int check_params(
 static yajl_val query_to_tree(
     const char *, const struct param *, char *, size_t);
 static bool rate_allow(struct api *, const char *, const char *, int, int *);
+static void common_headers_find(
+    const struct tc3_header *, size_t, struct common_headers *);
 
 const char *
 api_err_code(enum api_err err)
@@ -170,6 +185,9 @@ static void
 cfg_ref_put(struct cfg_ref *ref)
 {
 	if (--ref->refs == 0) {
+		for (size_t i = 0; i < ref->cfg->ncreds; i++)
+			tc3_key_reset(&ref->keys[i]);
+		free(ref->keys);
 		config_free(ref->cfg);
 		free(ref);
 	}
@@ -181,6 +199,7 @@ api_set_config(struct api *api, struct config *cfg)
 	struct cfg_ref *ref = xcalloc(1, sizeof(*ref));
 	ref->cfg = cfg;
 	ref->refs = 1;
+	ref->keys = xcalloc(cfg->ncreds, sizeof(*ref->keys));
 	if (api->cfg)
 		cfg_ref_put(api->cfg);
 	api->cfg = ref;
@@ -638,9 +657,14 @@ rate_allow(struct api *api, const char *secret_id, const char *action,
 {
 	char key[256];
 	unsigned h = 5381;
-	time_t now = time(NULL);
+	time_t now;
 	struct rate *r;
 
+	if (limit == 0) {
+		*count = 0;
+		return true; /* unlimited: nothing to count */
+	}
+	now = time(NULL);
 	snprintf(key, sizeof(key), "%s/%s", secret_id, action);
 	for (const char *s = key; *s; s++)
 		h = h * 33 + (unsigned char)*s;
@@ -658,7 +682,47 @@ rate_allow(struct api *api, const char *secret_id, const char *action,
 		r->count = 0;
 	}
 	*count = ++r->count;
-	return limit == 0 || r->count <= limit;
+	return r->count <= limit;
+}
+
+/*
+ * One pass over the request headers instead of a case-insensitive search
+ * per name; like evhttp_find_header, the first header of a name wins.
+ */
+static void
+common_headers_find(
+    const struct tc3_header *h, size_t n, struct common_headers *out)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} wanted[] = {
+	    {"X-TC-Action", offsetof(struct common_headers, action)},
+	    {"X-TC-Version", offsetof(struct common_headers, version)},
+	    {"X-TC-Timestamp", offsetof(struct common_headers, timestamp)},
+	    {"Authorization", offsetof(struct common_headers, authorization)},
+	    {"X-TC-Token", offsetof(struct common_headers, token)},
+	    {"X-TC-Region", offsetof(struct common_headers, region)},
+	    {"X-TC-Language", offsetof(struct common_headers, language)},
+	};
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		const char *name = h[i].name;
+		/* all but Authorization start with "X-TC-" */
+		if ((name[0] | 0x20) != 'x' && (name[0] | 0x20) != 'a')
+			continue;
+		for (size_t k = 0; k < sizeof(wanted) / sizeof(wanted[0]);
+		     k++) {
+			const char **slot =
+			    (const char **)((char *)out + wanted[k].offset);
+			if (*slot == NULL &&
+			    strcasecmp(name, wanted[k].name) == 0) {
+				*slot = h[i].value;
+				break;
+			}
+		}
+	}
 }
 
 /* --- the pipeline --- */
@@ -672,6 +736,7 @@ api_handle(struct api *api, struct http_req *http)
 	struct tc3_request tr;
 	struct tc3_auth auth;
 	const struct cred *cred;
+	struct common_headers hd;
 	const char *method, *action, *version, *auth_hdr, *region;
 	const unsigned char *body;
 	size_t body_len;
@@ -704,22 +769,24 @@ api_handle(struct api *api, struct http_req *http)
 		    body_len, cfg->api_max_body);
 		return;
 	}
-	if ((action = http_header(http, "X-TC-Action")) == NULL) {
+	tr.headers = http_headers(http, &tr.nheaders);
+	common_headers_find(tr.headers, tr.nheaders, &hd);
+	if ((action = hd.action) == NULL) {
 		api_fail(req, E_MISSING_PARAMETER,
 		    "The request is missing a required parameter `Action`.");
 		return;
 	}
-	if ((version = http_header(http, "X-TC-Version")) == NULL) {
+	if ((version = hd.version) == NULL) {
 		api_fail(req, E_MISSING_PARAMETER,
 		    "The request is missing a required parameter `Version`.");
 		return;
 	}
-	if (http_header(http, "X-TC-Timestamp") == NULL) {
+	if (hd.timestamp == NULL) {
 		api_fail(req, E_MISSING_PARAMETER,
 		    "The request is missing a required parameter `Timestamp`.");
 		return;
 	}
-	if ((auth_hdr = http_header(http, "Authorization")) == NULL ||
+	if ((auth_hdr = hd.authorization) == NULL ||
 	    tc3_parse_authorization(auth_hdr, &auth) < 0) {
 		api_fail(req, E_AUTH_INVALID, NULL);
 		return;
@@ -731,11 +798,10 @@ api_handle(struct api *api, struct http_req *http)
 	tr.method = method;
 	tr.path = http_path(http);
 	tr.query = http_query(http);
-	tr.headers = http_headers(http, &tr.nheaders);
 	tr.body = body;
 	tr.body_len = body_len;
-	switch (tc3_verify(
-	    &tr, &auth, cred->secret_key, time(NULL), TC3_MAX_SKEW)) {
+	switch (tc3_verify_key(&tr, &auth, cred->secret_key,
+	    &p->cfg->keys[cred - cfg->creds], time(NULL), TC3_MAX_SKEW)) {
 	case TC3_OK:
 		break;
 	case TC3_NO_TIMESTAMP:
@@ -758,7 +824,7 @@ api_handle(struct api *api, struct http_req *http)
 	}
 	req->app_id = cred->app_id;
 	req->secret_id = cred->secret_id;
-	if (http_header(http, "X-TC-Token") != NULL) {
+	if (hd.token != NULL) {
 		api_fail(req, E_AUTH_TOKEN, NULL);
 		return;
 	}
@@ -768,8 +834,7 @@ api_handle(struct api *api, struct http_req *http)
 		    version);
 		return;
 	}
-	if ((region = http_header(http, "X-TC-Region")) == NULL ||
-	    region[0] == '\0') {
+	if ((region = hd.region) == NULL || region[0] == '\0') {
 		api_fail(req, E_MISSING_PARAMETER,
 		    "The request is missing a required parameter `Region`.");
 		return;
@@ -781,7 +846,7 @@ api_handle(struct api *api, struct http_req *http)
 		return;
 	}
 	req->region = region;
-	if ((req->language = http_header(http, "X-TC-Language")) == NULL)
+	if ((req->language = hd.language) == NULL)
 		req->language = "";
 	if ((req->action = action_find(api, action)) == NULL) {
 		api_fail(req, E_INVALID_ACTION,

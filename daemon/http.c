@@ -27,12 +27,13 @@ struct http {
 
 struct http_req {
 	struct evhttp_request *ev;
-	char method[16];
-	char *path;
-	char *query;
+	const char *method;
+	char *path;  /* in uri below */
+	char *query; /* in uri below */
 	char peer[64];
 	struct tc3_header *headers;
 	size_t nheaders;
+	char uri[]; /* path NUL query NUL: one allocation per request */
 };
 
 static void http_request_cb(struct evhttp_request *, void *);
@@ -119,13 +120,16 @@ static void
 http_request_cb(struct evhttp_request *ev, void *arg)
 {
 	struct http *h = arg;
-	struct http_req *r = xcalloc(1, sizeof(*r));
 	const char *uri = evhttp_request_get_uri(ev);
-	const char *q = strchr(uri, '?');
+	size_t len = strlen(uri);
+	struct http_req *r = xmalloc(sizeof(*r) + len + 2);
+	const char *q = memchr(uri, '?', len);
+	size_t plen = q ? (size_t)(q - uri) : len, alen;
 	const char *m;
 	char *addr = NULL;
 	ev_uint16_t port = 0;
 
+	memset(r, 0, sizeof(*r));
 	r->ev = ev;
 	switch (evhttp_request_get_command(ev)) {
 	case EVHTTP_REQ_GET:
@@ -153,12 +157,23 @@ http_request_cb(struct evhttp_request *ev, void *arg)
 		m = "OTHER";
 		break;
 	}
-	snprintf(r->method, sizeof(r->method), "%s", m);
-	r->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
-	r->query = xstrdup(q ? q + 1 : "");
+	r->method = m;
+	/* the connection may be gone by the time a reply logs the peer */
 	evhttp_connection_get_peer(
 	    evhttp_request_get_connection(ev), &addr, &port);
-	snprintf(r->peer, sizeof(r->peer), "%s", addr ? addr : "?");
+	if (addr == NULL)
+		addr = "?";
+	alen = strnlen(addr, sizeof(r->peer) - 1);
+	memcpy(r->peer, addr, alen);
+	r->peer[alen] = '\0';
+	r->path = r->uri;
+	memcpy(r->path, uri, plen);
+	r->path[plen] = '\0';
+	r->query = r->path + plen + 1;
+	if (q != NULL)
+		memcpy(r->query, q + 1, len - plen); /* with the NUL */
+	else
+		r->query[0] = '\0';
 	h->handler(r, h->arg);
 }
 
@@ -237,7 +252,5 @@ http_reply(struct http_req *r, int code, const char *content_type,
 	evhttp_send_reply(r->ev, code, code == 200 ? "OK" : "Error", b);
 	evbuffer_free(b);
 	free(r->headers);
-	free(r->path);
-	free(r->query);
 	free(r);
 }

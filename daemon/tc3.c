@@ -54,7 +54,7 @@ struct signer {
 	struct signed_list signed_hdrs;
 	const char *timestamp; /* verbatim, digits only */
 	char payload_hex[2 * SHA256_LEN + 1];
-	unsigned char key[SHA256_LEN]; /* kSigning */
+	const unsigned char *key; /* kSigning, 32 bytes */
 };
 
 static bool is_blank(char);
@@ -81,9 +81,9 @@ static void md_update_lower(EVP_MD_CTX *, struct span);
 static void hmac_sha256(
     const void *, size_t, const void *, size_t, unsigned char *);
 static void derive_key(const char *, const struct tc3_auth *, unsigned char *);
+static void key_get(struct tc3_key *, const char *, const struct tc3_auth *);
 static int signer_init(struct signer *, const struct tc3_request *,
-    const struct tc3_auth *, const char *);
-static void signer_reset(struct signer *);
+    const struct tc3_auth *, const struct tc3_key *);
 static int canonical_hash(
     const struct signer *, const struct host_variant *, unsigned char *);
 static int signature(
@@ -157,6 +157,25 @@ enum tc3_result
 tc3_verify(const struct tc3_request *req, const struct tc3_auth *auth,
     const char *secret_key, time_t now, long max_skew)
 {
+	struct tc3_key k = {.valid = false};
+	enum tc3_result r =
+	    tc3_verify_key(req, auth, secret_key, &k, now, max_skew);
+
+	tc3_key_reset(&k);
+	return r;
+}
+
+void
+tc3_key_reset(struct tc3_key *k)
+{
+	OPENSSL_cleanse(k, sizeof(*k));
+	k->valid = false;
+}
+
+enum tc3_result
+tc3_verify_key(const struct tc3_request *req, const struct tc3_auth *auth,
+    const char *secret_key, struct tc3_key *k, time_t now, long max_skew)
+{
 	struct signer s;
 	struct signed_list sl;
 	struct host_variant host[3];
@@ -211,13 +230,15 @@ tc3_verify(const struct tc3_request *req, const struct tc3_auth *auth,
 	} else
 		host[nhost++] = (struct host_variant){{NULL, 0}, false};
 
-	if (signer_init(&s, req, auth, secret_key) == -1)
+	if (secret_key == NULL)
+		return TC3_BAD_SIGNATURE;
+	key_get(k, secret_key, auth);
+	if (signer_init(&s, req, auth, k) == -1)
 		return TC3_BAD_SIGNATURE;
 	for (i = 0; i < nhost && !ok; i++)
 		if (signature(&s, &host[i], sig) == 0 &&
 		    CRYPTO_memcmp(sig, auth->signature, TC3_SIG_LEN) == 0)
 			ok = true;
-	signer_reset(&s);
 	return ok ? TC3_OK : TC3_BAD_SIGNATURE;
 }
 
@@ -228,6 +249,7 @@ tc3_sign(const struct tc3_request *req, const struct tc3_auth *auth,
 	struct signer s;
 	struct host_variant host;
 	const struct tc3_header *h;
+	struct tc3_key k = {.valid = false};
 	int rc;
 
 	out[0] = '\0';
@@ -239,10 +261,12 @@ tc3_sign(const struct tc3_request *req, const struct tc3_auth *auth,
 	else
 		host = (struct host_variant){{NULL, 0}, false};
 
-	if (signer_init(&s, req, auth, secret_key) == -1)
+	if (secret_key == NULL)
 		return -1;
-	rc = signature(&s, &host, out);
-	signer_reset(&s);
+	key_get(&k, secret_key, auth);
+	rc = signer_init(&s, req, auth, &k) == -1 ? -1
+						  : signature(&s, &host, out);
+	tc3_key_reset(&k);
 	return rc;
 }
 
@@ -594,10 +618,23 @@ derive_key(const char *secret, const struct tc3_auth *a, unsigned char *out)
 	OPENSSL_cleanse(k2, sizeof(k2));
 }
 
+/* k as the signing key of auth's scope, derived unless it already is. */
+static void
+key_get(struct tc3_key *k, const char *secret_key, const struct tc3_auth *auth)
+{
+	if (k->valid && strcmp(k->date, auth->date) == 0 &&
+	    strcmp(k->service, auth->service) == 0)
+		return;
+	derive_key(secret_key, auth, k->key);
+	snprintf(k->date, sizeof(k->date), "%s", auth->date);
+	snprintf(k->service, sizeof(k->service), "%s", auth->service);
+	k->valid = true;
+}
+
 /* Work shared by every host attempt: key, payload hash, timestamp. */
 static int
 signer_init(struct signer *s, const struct tc3_request *req,
-    const struct tc3_auth *auth, const char *secret_key)
+    const struct tc3_auth *auth, const struct tc3_key *k)
 {
 	const struct tc3_header *h;
 	unsigned char digest[SHA256_LEN];
@@ -606,7 +643,7 @@ signer_init(struct signer *s, const struct tc3_request *req,
 	long long ts;
 
 	memset(s, 0, sizeof(*s));
-	if (req->method == NULL || secret_key == NULL ||
+	if (req->method == NULL ||
 	    split_signed(auth->signed_headers, &s->signed_hdrs) == -1)
 		return -1;
 	h = header_find(req, span_of("x-tc-timestamp"), NULL);
@@ -628,14 +665,8 @@ signer_init(struct signer *s, const struct tc3_request *req,
 	if (EVP_Digest(body, body_len, digest, NULL, sha256(), NULL) != 1)
 		fatalx("tc3: EVP_Digest failed");
 	hex_encode(s->payload_hex, digest, sizeof(digest));
-	derive_key(secret_key, auth, s->key);
+	s->key = k->key;
 	return 0;
-}
-
-static void
-signer_reset(struct signer *s)
-{
-	OPENSSL_cleanse(s->key, sizeof(s->key));
 }
 
 /*
@@ -724,7 +755,7 @@ signature(const struct signer *s, const struct host_variant *host, char *out)
 	    hash_hex);
 	if (n < 0 || (size_t)n >= sizeof(sts))
 		return -1;
-	hmac_sha256(s->key, sizeof(s->key), sts, (size_t)n, mac);
+	hmac_sha256(s->key, SHA256_LEN, sts, (size_t)n, mac);
 	hex_encode(out, mac, sizeof(mac));
 	return 0;
 }

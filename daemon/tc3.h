@@ -6,6 +6,7 @@
 #ifndef SESD_TC3_H
 #define SESD_TC3_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -67,6 +68,30 @@ int tc3_parse_authorization(const char *value, struct tc3_auth *out);
 enum tc3_result tc3_verify(const struct tc3_request *req,
     const struct tc3_auth *auth, const char *secret_key, time_t now,
     long max_skew);
+
+/*
+ * The signing key of one scope: HMACs of the secret key with the date,
+ * the service and "tc3_request", three of the four HMACs a verification
+ * costs. It changes once a day, so a caller that verifies many requests
+ * keeps one per secret key (as AWS SigV4 signers cache theirs). Zero it
+ * to start; tc3_key_reset() wipes it.
+ */
+struct tc3_key {
+	char date[11];
+	char service[65];
+	unsigned char key[32];
+	bool valid;
+};
+
+/*
+ * tc3_verify() with a kept signing key: *k is used as is when it holds the
+ * key of auth's date and service, and is derived anew into *k otherwise.
+ * One k must only ever be used with one secret_key.
+ */
+enum tc3_result tc3_verify_key(const struct tc3_request *req,
+    const struct tc3_auth *auth, const char *secret_key, struct tc3_key *k,
+    time_t now, long max_skew);
+void tc3_key_reset(struct tc3_key *k);
 
 /*
  * Computes the lowercase hex signature of req for auth's scope and signed

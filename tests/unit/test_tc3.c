@@ -334,6 +334,38 @@ vector_set_header(struct vector *v, const char *name, const char *value)
 			v->hdr[i].value = value;
 }
 
+/*
+ * A kept signing key (tc3_verify_key) gives the same outcomes, is reused
+ * while date and service match (a wrong key kept for them fails), and is
+ * derived anew when either differs.
+ */
+static void
+check_kept_key(const char *file, struct vector *v, const struct tc3_auth *auth)
+{
+	struct tc3_key k = {.valid = false};
+	struct tc3_auth other = *auth;
+
+	expect_result(
+	    file, tc3_verify_key(&v->req, auth, v->key, &k, 0, -1), TC3_OK);
+	assert_true(k.valid);
+	assert_string_equal(k.date, auth->date);
+	assert_string_equal(k.service, auth->service);
+	expect_result(
+	    file, tc3_verify_key(&v->req, auth, v->key, &k, 0, -1), TC3_OK);
+	k.key[0] ^= 1;
+	expect_result(file, tc3_verify_key(&v->req, auth, v->key, &k, 0, -1),
+	    TC3_BAD_SIGNATURE);
+	/* another service: derived anew, and the signature no longer fits */
+	snprintf(other.service, sizeof(other.service), "%s", "other");
+	expect_result(file, tc3_verify_key(&v->req, &other, v->key, &k, 0, -1),
+	    TC3_BAD_SIGNATURE);
+	assert_string_equal(k.service, "other");
+	expect_result(
+	    file, tc3_verify_key(&v->req, auth, v->key, &k, 0, -1), TC3_OK);
+	tc3_key_reset(&k);
+	assert_false(k.valid);
+}
+
 static void
 check_vector(const char *file)
 {
@@ -367,6 +399,7 @@ check_vector(const char *file)
 	expect_result(file,
 	    tc3_verify(&v.req, &auth, v.key, (time_t)v.ts + 301, 300),
 	    TC3_EXPIRED);
+	check_kept_key(file, &v, &auth);
 
 	host_signed = json_str(
 	    v.root, (const char *[]){"expected", "host_value_signed", NULL});
