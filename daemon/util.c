@@ -5,12 +5,14 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 void *
@@ -199,14 +201,54 @@ base64_decode(unsigned char *out, const char *in, size_t len)
 	return (long)o;
 }
 
+/*
+ * RAND_bytes costs about a microsecond a call whatever the size (locks,
+ * DRBG checks), a few percent of an API request: uuid_v4 draws for 64 of
+ * them at once. The pool is per thread, and a forked child empties its
+ * copy, so no two processes or threads ever hand out the same bytes.
+ */
+static _Thread_local struct {
+	unsigned char bytes[64 * 16];
+	size_t used;
+} rand_pool = {.used = sizeof(rand_pool.bytes)};
+
+static void
+rand_pool_forget(void)
+{
+	OPENSSL_cleanse(rand_pool.bytes, sizeof(rand_pool.bytes));
+	rand_pool.used = sizeof(rand_pool.bytes);
+}
+
+static void
+rand_pool_atfork(void)
+{
+	if (pthread_atfork(NULL, NULL, rand_pool_forget) != 0)
+		fatalx("pthread_atfork failed");
+}
+
+static void
+rand_pool_take(unsigned char *out, size_t n)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, rand_pool_atfork);
+	if (n > sizeof(rand_pool.bytes) - rand_pool.used) {
+		if (RAND_bytes(rand_pool.bytes, sizeof(rand_pool.bytes)) != 1)
+			fatalx("RAND_bytes failed");
+		rand_pool.used = 0;
+	}
+	memcpy(out, rand_pool.bytes + rand_pool.used, n);
+	OPENSSL_cleanse(rand_pool.bytes + rand_pool.used, n);
+	rand_pool.used += n;
+}
+
 void
 uuid_v4(char out[37])
 {
 	unsigned char r[16];
 	char hex[33];
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		fatalx("RAND_bytes failed");
+	rand_pool_take(r, sizeof(r));
 	r[6] = (r[6] & 0x0f) | 0x40;
 	r[8] = (r[8] & 0x3f) | 0x80;
 	/* 8-4-4-4-12; hex_encode, not a 16-argument snprintf per request */

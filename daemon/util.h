@@ -42,7 +42,8 @@ void buf_addf(struct buf *b, const char *fmt, ...) SESD_PRINTF(2, 3);
 void base64_encode(struct buf *out, const void *in, size_t len);
 long base64_decode(unsigned char *out, const char *in, size_t len);
 
-/* Random UUID v4 text (36 chars + NUL) from OpenSSL's RAND_bytes. */
+/* Random UUID v4 text (36 chars + NUL) from OpenSSL's RAND_bytes, drawn
+ * in batches (per thread; a forked child never reuses its parent's). */
 void uuid_v4(char out[37]);
 
 /* Milliseconds from CLOCK_MONOTONIC. */
