@@ -131,13 +131,44 @@ json_int(yajl_val v, int64_t *out)
 	return true;
 }
 
+/*
+ * The check yajl_gen_validate_utf8 makes (yajl_string_validate_utf8: lead
+ * and continuation bytes by shape only), so that jw_strn refuses exactly
+ * what yajl would. Keys need none: they are literals, or names from a
+ * request that json_parse or the query decoder already checked.
+ */
+static bool
+gen_utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t i = 0, more;
+
+	while (i < len) {
+		unsigned char c = s[i++];
+		if (c <= 0x7f)
+			continue;
+		if (c >> 5 == 0x6)
+			more = 1;
+		else if (c >> 4 == 0x0e)
+			more = 2;
+		else if (c >> 3 == 0x1e)
+			more = 3;
+		else
+			return false;
+		if (more > len - i)
+			return false;
+		for (; more > 0; more--)
+			if (s[i++] >> 6 != 0x2)
+				return false;
+	}
+	return true;
+}
+
 yajl_gen
 json_gen_new(void)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (g == NULL)
 		fatalx("out of memory in yajl_gen_alloc");
-	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
 	return g;
 }
 
@@ -160,20 +191,59 @@ jw_str(yajl_gen g, const char *key, const char *val)
 	jw_strn(g, key, val ? val : "", val ? strlen(val) : 0);
 }
 
+/*
+ * Invalid UTF-8 becomes "", as yajl's own check made it. A short string of
+ * printable ASCII other than '"' and '\\' needs no escape, so it is
+ * quoted here and handed over whole through yajl_gen_number (which prints
+ * its text as is, with the same separators): yajl's encoder looks at each
+ * byte through a switch and a callback, a tenth of a small reply's cost.
+ */
 void
 jw_strn(yajl_gen g, const char *key, const char *val, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)val;
+	char quoted[256];
+	size_t i;
+
 	put_key(g, key);
-	if (yajl_gen_string(g, (const unsigned char *)val, len) ==
-	    yajl_gen_invalid_string)
-		yajl_gen_string(g, (const unsigned char *)"", 0);
+	if (len <= sizeof(quoted) - 2) {
+		for (i = 0; i < len; i++)
+			if (u[i] < 0x20 || u[i] > 0x7e || u[i] == '"' ||
+			    u[i] == '\\')
+				break;
+		if (i == len) {
+			quoted[0] = '"';
+			memcpy(quoted + 1, val, len);
+			quoted[len + 1] = '"';
+			/* refused only in a key's place: yajl's path then */
+			if (yajl_gen_number(g, quoted, len + 2) ==
+			    yajl_gen_status_ok)
+				return;
+		}
+	}
+	if (!gen_utf8_ok(u, len))
+		len = 0;
+	yajl_gen_string(g, u, len);
 }
 
+/*
+ * The digits yajl_gen_integer would print ("%lld"), without its sprintf:
+ * yajl_gen_number emits them as they are, with the same separators.
+ */
 void
 jw_int(yajl_gen g, const char *key, int64_t val)
 {
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = val < 0 ? 0 - (uint64_t)val : (uint64_t)val;
+
 	put_key(g, key);
-	yajl_gen_integer(g, (long long)val);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (val < 0)
+		*--p = '-';
+	yajl_gen_number(g, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void

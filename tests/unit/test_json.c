@@ -445,6 +445,43 @@ static const struct raw_case raw_cases[] = {
     {NULL, NULL},
 };
 
+/*
+ * jw_strn hands short plain strings to yajl ready quoted: separators in
+ * arrays, a string in a key's place and a long string (yajl's own path)
+ * must come out as yajl writes them.
+ */
+static void
+test_gen_plain_paths(void **state)
+{
+	yajl_gen g = json_gen_new();
+	char long_val[400], *want, *out;
+
+	(void)state;
+	memset(long_val, 'x', sizeof(long_val) - 1);
+	long_val[sizeof(long_val) - 1] = '\0';
+	jw_open_obj(g, NULL);
+	jw_open_arr(g, "A");
+	jw_str(g, NULL, "one");
+	jw_str(g, NULL, "two");
+	jw_int(g, NULL, -42);
+	jw_str(g, NULL, "");
+	jw_close_arr(g);
+	jw_open_obj(g, "M");
+	jw_str(g, NULL, "asKey");
+	jw_str(g, NULL, "value");
+	jw_close_obj(g);
+	jw_str(g, "L", long_val);
+	jw_close_obj(g);
+	out = gen_text(g);
+	want = xasprintf("{\"A\":[\"one\",\"two\",-42,\"\"],"
+			 "\"M\":{\"asKey\":\"value\"},\"L\":\"%s\"}",
+	    long_val);
+	assert_string_equal(out, want);
+	free(want);
+	free(out);
+	yajl_gen_free(g);
+}
+
 static void
 test_jw_raw(void **state)
 {
@@ -503,6 +540,7 @@ main(void)
 	    cmocka_unit_test(test_json_int),
 	    cmocka_unit_test(test_gen_strings),
 	    cmocka_unit_test(test_gen_values),
+	    cmocka_unit_test(test_gen_plain_paths),
 	    cmocka_unit_test(test_jw_raw),
 	    cmocka_unit_test(test_jw_raw_invalid),
 	};
