@@ -296,6 +296,11 @@ async function main() {
 		await stack.waitForPort(sinkPort, { what: 'smtp-sink', timeoutMs: 10000 });
 		const ids = await setup(pg);
 		const nproc = require('os').cpus().length;
+		/* what RSA-2048 signing costs on this machine today: it bounds the DKIM-on rate */
+		const speed = require('child_process').spawnSync('openssl', ['speed', '-seconds', '2', 'rsa2048'],
+			{ encoding: 'utf8' });
+		const sm = /rsa 2048 bits\s+\S+\s+\S+\s+([\d.]+)/.exec(speed.stdout || '');
+		const signs = sm ? Number(sm[1]) : null;
 		console.log(`delivery bench: ${N} recipients, ${nproc} CPUs, sesd -O2 (build-release, SESD_ASSERT=OFF)`);
 		console.log(`  config     : [smtp] workers=${WORKERS} messages_per_session=${PER_SESSION} starttls=none; ` +
 			`[limits] receivers_per_list=${Math.max(N, 100000)}; [api] rate_limit=0; [sesd] log_level=warning`);
@@ -323,6 +328,10 @@ async function main() {
 			console.log(`  smtp-source mean     : ${f0(base.rate)} msgs/s`);
 			console.log(`  sesd end to end      : ${f0(real.rate)} msgs/s (${(real.ms / 1000).toFixed(2)} s, task ${real.task}; ${real.states})`);
 			console.log(`  ratio                : ${ratio.toFixed(2)} (target >= ${target})${ratio >= target ? '' : '  BELOW TARGET'}`);
+			if (dkim && signs)
+				console.log(`  signing bound        : openssl speed rsa2048 ${f0(signs)} signs/s per core now, so signing alone ` +
+					`caps ${nproc} cores at ${f0(signs * nproc)} msgs/s (${((signs * nproc) / base.rate).toFixed(2)} of smtp-source); ` +
+					`sesd reached ${((real.rate / (signs * nproc)) * 100).toFixed(0)}% of that`);
 			console.log(`  CPU s during sesd run: parent ${real.cpu.parent.toFixed(1)}, workers ${real.cpu.workers.toFixed(1)}, ` +
 				`postgres ${real.cpu.pg.toFixed(1)}, sink ${real.cpu.sink.toFixed(1)} ` +
 				`(${((real.cpu.parent + real.cpu.workers + real.cpu.pg + real.cpu.sink) / (real.ms / 1000)).toFixed(2)} of ${nproc} CPUs)`);
