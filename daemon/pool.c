@@ -366,6 +366,14 @@ pool_free(struct pool *p)
 	p->stopping = 1;
 	for (int i = 0; i < p->n; i++) {
 		if (p->w[i].bev != NULL) {
+			/*
+			 * libevent 2.1 closes a freed bufferevent's fd in a
+			 * finalizer that runs on the loop, and the loop has
+			 * ended: shut the socket down here, so the worker
+			 * reads EOF now and exits (it waited 2 s for the
+			 * SIGKILL below on every stop).
+			 */
+			shutdown(bufferevent_getfd(p->w[i].bev), SHUT_RDWR);
 			bufferevent_free(p->w[i].bev);
 			p->w[i].bev = NULL;
 		}
