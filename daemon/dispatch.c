@@ -3,6 +3,7 @@
  */
 #include "dispatch.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -403,6 +404,7 @@ claim_done(const struct db_res *res, void *arg)
 	int slot = c->slot;
 	struct ipc_out o;
 	uint64_t *ids;
+	int mfd = -1;
 
 	free(c);
 	s->claims--;
@@ -434,19 +436,29 @@ claim_done(const struct db_res *res, void *arg)
 		return;
 	}
 	ipc_out_init(&o);
+	/* a job over 64 KiB travels as a memfd (ipc.h IPC_F_FD) */
+	ipc_out_set_limit(&o, IPC_BIG_MAX);
 	if (build_job(s, res, &o, ++s->seq) < 0) {
 		ipc_out_reset(&o);
 		if (res->nrows == 1) {
 			give_back(s, res,
-			    "message data over the 64 KiB IPC frame limit",
+			    "message data over the 64 MiB IPC job limit",
 			    DELIVERY_FAILED);
 		} else {
 			s->cap = (size_t)res->nrows / 2;
-			log_warn("dispatcher: batch of %d over the IPC frame "
+			log_warn("dispatcher: batch of %d over the IPC job "
 				 "limit: batches of at most %zu from now on",
 			    res->nrows, s->cap);
 			give_back(s, res, "batch split", DELIVERY_DEFERRED);
 		}
+		return;
+	}
+	if (o.buf.len - IPC_HDR_LEN > IPC_PAYLOAD_MAX &&
+	    ipc_to_memfd(&o, &mfd) < 0) {
+		log_warn("dispatcher: a memfd for a job of %zu bytes: %s",
+		    o.buf.len, strerror(errno));
+		ipc_out_reset(&o);
+		give_back(s, res, "no memfd for the job", DELIVERY_DEFERRED);
 		return;
 	}
 	free(s->b[slot].attempts);
@@ -457,8 +469,16 @@ claim_done(const struct db_res *res, void *arg)
 		ids[i] = (uint64_t)db_int(res, i, DLV_C_ID);
 		s->b[slot].attempts[i] = (int)db_int(res, i, DLV_C_ATTEMPTS);
 	}
-	pool_submit(
-	    s->pool, slot, o.buf.data, o.buf.len, ids, (size_t)res->nrows);
+	if (pool_submit(s->pool, slot, o.buf.data, o.buf.len, mfd, ids,
+		(size_t)res->nrows) < 0) {
+		log_warn("dispatcher: handing a job with its memfd to smtp %d: "
+			 "%s",
+		    slot + 1, strerror(errno));
+		give_back(
+		    s, res, "job not handed to a worker", DELIVERY_DEFERRED);
+	}
+	if (mfd >= 0)
+		close(mfd);
 	log_debug("dispatcher: batch %" PRIu64 " of task %" PRId64
 		  " (%d recipients) to smtp %d",
 	    s->seq, db_int(res, 0, DLV_C_TASK), res->nrows, slot + 1);

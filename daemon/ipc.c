@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -67,6 +69,13 @@ ipc_out_init(struct ipc_out *o)
 	o->start = 0;
 	o->open = 0;
 	o->over = 0;
+	o->limit = IPC_PAYLOAD_MAX;
+}
+
+void
+ipc_out_set_limit(struct ipc_out *o, size_t limit)
+{
+	o->limit = limit < IPC_BIG_MAX ? limit : IPC_BIG_MAX;
 }
 
 void
@@ -127,7 +136,7 @@ out_add(struct ipc_out *o, const void *p, size_t n)
 	if (!o->open)
 		fatalx("ipc_add: no frame open");
 	used = o->buf.len - o->start - IPC_HDR_LEN;
-	if (o->over || n > IPC_PAYLOAD_MAX - used) {
+	if (o->over || n > o->limit - used) {
 		o->over = 1;
 		return;
 	}
@@ -160,7 +169,7 @@ ipc_add_str(struct ipc_out *o, const char *s)
 	if (!o->open || s == NULL)
 		fatalx("ipc_add_str: no frame open or NULL string");
 	n = strlen(s) + 1;
-	if (n > IPC_PAYLOAD_MAX) {
+	if (n > o->limit) {
 		o->over = 1;
 		return;
 	}
@@ -173,7 +182,7 @@ ipc_add_bytes(struct ipc_out *o, const void *p, size_t n)
 {
 	if (!o->open)
 		fatalx("ipc_add_bytes: no frame open");
-	if (n > IPC_PAYLOAD_MAX) {
+	if (n > o->limit) {
 		o->over = 1;
 		return;
 	}
@@ -198,6 +207,74 @@ ipc_end(struct ipc_out *o)
 	len = o->buf.len - o->start - IPC_HDR_LEN;
 	put_le((unsigned char *)o->buf.data + o->start + OFF_LENGTH, len, 4);
 	return 0;
+}
+
+int
+ipc_to_memfd(struct ipc_out *o, int *fd)
+{
+	const unsigned char *h = (const unsigned char *)o->buf.data;
+	size_t len, off = 0;
+	enum ipc_type type;
+	uint64_t seq;
+	int mfd;
+
+	if (o->open || o->start != 0 || o->buf.len < IPC_HDR_LEN)
+		fatalx("ipc_to_memfd: not one finished frame");
+	len = o->buf.len - IPC_HDR_LEN;
+	type = (enum ipc_type)get_le(h + OFF_TYPE, 2);
+	seq = get_le(h + OFF_SEQ, 8);
+	if ((mfd = memfd_create("sesd-ipc", MFD_CLOEXEC)) < 0)
+		return -1;
+	while (off < len) {
+		ssize_t w = write(mfd, h + IPC_HDR_LEN + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			close(mfd);
+			errno = e;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	ipc_out_clear(o);
+	ipc_begin(o, type, seq);
+	ipc_set_flags(o, IPC_F_FD);
+	ipc_add_u64(o, (uint64_t)len);
+	if (ipc_end(o) < 0)
+		fatalx("ipc_to_memfd: the small frame is over the cap");
+	*fd = mfd;
+	return 0;
+}
+
+int
+ipc_send_fd(int sock, const void *frame, size_t n, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = {(void *)(uintptr_t)frame, n};
+	struct msghdr msg = {0};
+	struct cmsghdr *c;
+	ssize_t w;
+
+	memset(&cm, 0, sizeof(cm));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.space;
+	msg.msg_controllen = sizeof(cm.space);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	while ((w = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (w < 0)
+		return -1;
+	/* the descriptor went with the first byte; the rest as plain bytes */
+	return ipc_write_all(sock, (const char *)frame + w, n - (size_t)w);
 }
 
 /* --- parsing and reading --- */
@@ -330,13 +407,77 @@ ipc_in_init(struct ipc_in *in)
 {
 	buf_init(&in->buf);
 	in->used = 0;
+	in->fd = -1;
+	in->map = NULL;
+	in->maplen = 0;
+}
+
+/* Drops what the frame returned last still holds: its mapping. */
+static void
+in_unmap(struct ipc_in *in)
+{
+	if (in->map != NULL)
+		munmap(in->map, in->maplen);
+	in->map = NULL;
+	in->maplen = 0;
 }
 
 void
 ipc_in_reset(struct ipc_in *in)
 {
 	buf_reset(&in->buf);
+	in_unmap(in);
+	if (in->fd >= 0)
+		close(in->fd);
 	ipc_in_init(in);
+}
+
+/*
+ * read() that also takes a descriptor passed with the bytes (SCM_RIGHTS)
+ * into in->fd; a second one before the first was taken is a protocol
+ * error (EPROTO), and so is a truncated control message.
+ */
+static ssize_t
+read_fds(int fd, struct ipc_in *in, char *chunk, size_t n)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct iovec iov = {chunk, n};
+	struct msghdr msg = {0};
+	struct cmsghdr *c;
+	ssize_t r;
+	int bad = 0;
+
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.space;
+	msg.msg_controllen = sizeof(cm.space);
+	if ((r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) < 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		size_t nfd;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int got;
+			memcpy(
+			    &got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (in->fd < 0)
+				in->fd = got;
+			else {
+				close(got);
+				bad = 1;
+			}
+		}
+	}
+	if (bad || (msg.msg_flags & MSG_CTRUNC) != 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	return r;
 }
 
 int
@@ -363,6 +504,7 @@ ipc_read_frame(int fd, struct ipc_in *in, struct ipc_frame *f)
 	char chunk[READ_CHUNK];
 	int rc;
 
+	in_unmap(in);
 	if (in->used > 0) {
 		memmove(in->buf.data, in->buf.data + in->used,
 		    in->buf.len - in->used);
@@ -372,7 +514,7 @@ ipc_read_frame(int fd, struct ipc_in *in, struct ipc_frame *f)
 	}
 	while (
 	    (rc = ipc_frame_parse(in->buf.data, in->buf.len, f)) == IPC_AGAIN) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
+		ssize_t r = read_fds(fd, in, chunk, sizeof(chunk));
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -391,5 +533,42 @@ ipc_read_frame(int fd, struct ipc_in *in, struct ipc_frame *f)
 		return -1;
 	}
 	in->used = f->size;
+	return 0;
+}
+
+int
+ipc_frame_map(
+    struct ipc_in *in, const struct ipc_frame *f, struct ipc_frame *big)
+{
+	struct ipc_reader rd;
+	struct stat st;
+	uint64_t len;
+	void *map;
+
+	ipc_read_begin(&rd, f);
+	if ((f->flags & IPC_F_FD) == 0 || in->fd < 0 ||
+	    ipc_get_u64(&rd, &len) < 0 || ipc_read_end(&rd) < 0 || len == 0 ||
+	    len > IPC_BIG_MAX) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (fstat(in->fd, &st) < 0 || (uint64_t)st.st_size != len) {
+		errno = EPROTO;
+		return -1;
+	}
+	map = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, in->fd, 0);
+	close(in->fd);
+	in->fd = -1;
+	if (map == MAP_FAILED)
+		return -1;
+	in_unmap(in);
+	in->map = map;
+	in->maplen = (size_t)len;
+	{
+		/* big may be f itself */
+		struct ipc_frame b = {
+		    f->type, 0, f->seq, map, (size_t)len, f->size};
+		*big = b;
+	}
 	return 0;
 }

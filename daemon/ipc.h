@@ -41,8 +41,9 @@
  * Each type's intended payload is sketched beside it; pool.c and
  * worker.c, which build and read them, settle the final layouts.
  */
-/* 2: the job carries SendEmail's To/Cc lists and SmtpHeaders */
-#define IPC_VERSION 2
+/* 2: the job carries SendEmail's To/Cc lists and SmtpHeaders
+ * 3: a job over IPC_PAYLOAD_MAX travels as a memfd (IPC_F_FD) */
+#define IPC_VERSION 3
 
 enum ipc_type {
 	/* worker -> parent, first frame after fork, seq 0:
@@ -62,9 +63,15 @@ enum ipc_type {
 #define IPC_HDR_LEN     20
 #define IPC_PAYLOAD_MAX (64 * 1024) /* larger content travels as a memfd */
 #define IPC_FRAME_MAX   (IPC_HDR_LEN + IPC_PAYLOAD_MAX)
+/* the most a frame built for a memfd may hold (ipc_out_set_limit) */
+#define IPC_BIG_MAX (64 * 1024 * 1024)
 
-/* A memfd travels with this frame (SCM_RIGHTS); its meaning is the type's.
- * Reserved: the fd passing itself arrives with pool.c. */
+/*
+ * A memfd travels with this frame (SCM_RIGHTS) and holds its real payload,
+ * the way OpenSMTPD hands message files between its processes: the frame's
+ * own payload is just the u64 length of the memfd's. ipc_to_memfd() makes
+ * such a frame, ipc_send_fd() sends it, ipc_frame_map() reads it back.
+ */
 #define IPC_F_FD  0x1u
 #define IPC_F_ALL IPC_F_FD
 
@@ -86,7 +93,8 @@ struct ipc_out {
 	struct buf buf; /* finished frames; owned, see ipc_out_reset() */
 	size_t start;   /* offset of the open frame's header */
 	int open;       /* a frame is being built */
-	int over;       /* the open frame went over IPC_PAYLOAD_MAX */
+	int over;       /* the open frame went over limit */
+	size_t limit;   /* payload cap, IPC_PAYLOAD_MAX unless raised */
 };
 
 void ipc_out_init(struct ipc_out *o);
@@ -94,6 +102,27 @@ void ipc_out_init(struct ipc_out *o);
 void ipc_out_reset(struct ipc_out *o);
 /* Drops the finished frames, keeps the storage; no frame may be open. */
 void ipc_out_clear(struct ipc_out *o);
+
+/*
+ * Raises (or restores) the payload cap of the frames built from now on, at
+ * most IPC_BIG_MAX. A finished frame over IPC_PAYLOAD_MAX cannot be sent as
+ * it is: ipc_to_memfd() turns it into a memfd and a small frame.
+ */
+void ipc_out_set_limit(struct ipc_out *o, size_t limit);
+/*
+ * o holds one finished frame (and none open): its payload moves into a new
+ * memfd (*fd, the caller's to close), and o then holds the same type and
+ * seq with flag IPC_F_FD and the u64 payload length as its payload.
+ * Returns 0, or -1 with errno set (o unchanged).
+ */
+int ipc_to_memfd(struct ipc_out *o, int *fd) SESD_MUSTCHECK;
+/*
+ * Sends the n bytes of frame on the socket sock, with fd attached to its
+ * first byte (SCM_RIGHTS), retrying short writes and EINTR; MSG_NOSIGNAL.
+ * Nothing else may be queued on sock before it. Returns 0, or -1 with
+ * errno set.
+ */
+int ipc_send_fd(int sock, const void *frame, size_t n, int fd) SESD_MUSTCHECK;
 
 /* Opens a frame. A frame already open is a bug: fatalx(). */
 void ipc_begin(struct ipc_out *o, enum ipc_type type, uint64_t seq);
@@ -168,6 +197,9 @@ int ipc_read_end(struct ipc_reader *rd) SESD_MUSTCHECK;
 struct ipc_in {
 	struct buf buf; /* owned, see ipc_in_reset() */
 	size_t used;    /* bytes of the frame returned last, dropped next */
+	int fd;         /* a descriptor received, not yet taken; -1: none */
+	void *map;      /* the payload mapped by ipc_frame_map(), or NULL */
+	size_t maplen;
 };
 
 void ipc_in_init(struct ipc_in *in);
@@ -190,5 +222,16 @@ int ipc_write_all(int fd, const void *p, size_t n) SESD_MUSTCHECK;
  */
 int ipc_read_frame(
     int fd, struct ipc_in *in, struct ipc_frame *f) SESD_MUSTCHECK;
+
+/*
+ * For a frame f with IPC_F_FD from ipc_read_frame(): maps the memfd that
+ * came with it and fills big with f's type and seq and the memfd's bytes
+ * as payload (flags 0). The mapping belongs to in and stays valid until
+ * the next ipc_read_frame() or ipc_in_reset(). Returns 0, or -1 with errno
+ * set: no descriptor came (EPROTO), or it does not hold the length that f
+ * announces.
+ */
+int ipc_frame_map(struct ipc_in *in, const struct ipc_frame *f,
+    struct ipc_frame *big) SESD_MUSTCHECK;
 
 #endif

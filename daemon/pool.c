@@ -158,20 +158,36 @@ respawn_cb(evutil_socket_t fd, short what, void *arg)
 		spawn(w);
 }
 
-void
-pool_submit(struct pool *p, int slot, const void *frame, size_t len,
+int
+pool_submit(struct pool *p, int slot, const void *frame, size_t len, int fd,
     const uint64_t *ids, size_t n)
 {
 	struct wslot *w = &p->w[slot];
 
 	SESD_ASSERT(pool_idle(p, slot));
+	if (fd >= 0) {
+		/*
+		 * The descriptor goes with the frame's first byte, so nothing
+		 * may wait before it: an idle worker has read its last job
+		 * whole, so the output buffer is empty; the frame is a few
+		 * bytes, on a socket the worker is reading.
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(w->bev)) != 0) {
+			errno = EBUSY;
+			return -1;
+		}
+		if (ipc_send_fd(bufferevent_getfd(w->bev), frame, len, fd) < 0)
+			return -1;
+	}
 	free(w->ids);
 	w->ids = xcalloc(n ? n : 1, sizeof(*w->ids));
 	memcpy(w->ids, ids, n * sizeof(*ids));
 	w->n = n;
 	w->nres = 0;
 	w->busy = 1;
-	bufferevent_write(w->bev, frame, len);
+	if (fd < 0)
+		bufferevent_write(w->bev, frame, len);
+	return 0;
 }
 
 static void

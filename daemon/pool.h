@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "log.h"
 
 struct event_base;
 struct pool;
@@ -55,9 +56,12 @@ int pool_busy(const struct pool *p);
 /*
  * Hands one IPC_POOL_JOB (frame: one whole frame, seq = the batch) with
  * recipients ids[0..n) to the idle worker of slot; the ids are copied.
+ * fd >= 0: the frame is ipc_to_memfd()'s and fd its memfd, sent with it
+ * (the caller still closes fd). Returns 0, or -1 when the frame with its
+ * fd could not be sent (errno set; the worker is then not busy).
  */
-void pool_submit(struct pool *p, int slot, const void *frame, size_t len,
-    const uint64_t *ids, size_t n);
+int pool_submit(struct pool *p, int slot, const void *frame, size_t len, int fd,
+    const uint64_t *ids, size_t n) SESD_MUSTCHECK;
 /* Shutdown: no respawn; idle workers are told to exit, busy ones after
  * their batch. */
 void pool_stop(struct pool *p);

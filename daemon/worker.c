@@ -558,6 +558,10 @@ worker_main(int fd, int slot, const struct config *cfg)
 			fatal("reading a job");
 		if (f.type == IPC_POOL_SHUTDOWN)
 			break;
+		/* a job over IPC_PAYLOAD_MAX came as a memfd */
+		if ((f.flags & IPC_F_FD) != 0 && ipc_frame_map(&in, &f, &f) < 0)
+			fatal("mapping the job of seq %llu",
+			    (unsigned long long)f.seq);
 		if (f.type != IPC_POOL_JOB)
 			fatalx("unexpected frame %s seq %llu",
 			    ipc_type_to_text(f.type),

@@ -44,7 +44,7 @@ test_wire_layout(void **state)
 {
 	/* header little-endian: version, type, length, seq, flags */
 	static const unsigned char want[] = {
-	    2, 0,                                           /* IPC_VERSION */
+	    3, 0,                                           /* IPC_VERSION */
 	    2, 0,                                           /* IPC_POOL_JOB */
 	    23, 0, 0, 0,                                    /* payload length */
 	    8, 7, 6, 5, 4, 3, 2, 1,                         /* seq */
@@ -58,7 +58,7 @@ test_wire_layout(void **state)
 	struct ipc_frame f;
 
 	(void)state;
-	assert_int_equal(IPC_VERSION, 2);
+	assert_int_equal(IPC_VERSION, 3);
 	assert_int_equal(IPC_POOL_JOB, 2);
 	frame_one(&o, IPC_POOL_JOB, 0x0102030405060708ULL);
 	ipc_set_flags(&o, IPC_F_FD);
@@ -392,7 +392,8 @@ struct bad_hdr {
 static const struct bad_hdr bad_hdrs[] = {
     {"version 0", 0, IPC_POOL_JOB, 0, 0, 2},
     {"version 1", 1, IPC_POOL_JOB, 0, 0, 2},
-    {"version 3", 3, IPC_POOL_JOB, 0, 0, 2},
+    {"version 2", 2, IPC_POOL_JOB, 0, 0, 2},
+    {"version 4", 4, IPC_POOL_JOB, 0, 0, 2},
     {"version 0x100", 0x100, IPC_POOL_JOB, 0, 0, 2},
     {"version 0xffff", 0xffff, IPC_POOL_JOB, 0, 0, 2},
     {"type 0", IPC_VERSION, 0, 0, 0, 4},
@@ -452,7 +453,7 @@ test_garbage(void **state)
 	    {"\x01\x00", 2, -1}, /* version 1: an older binary's frame */
 	    {"\x02\x00\x00\x00", 4, -1},
 	    {"\x02\x00\x05\x00", 4, -1},
-	    {"\x02\x00\x02\x00", 4, IPC_AGAIN},
+	    {"\x03\x00\x02\x00", 4, IPC_AGAIN},
 	    {"\x00\x01\x02\x00", 4, -1},
 	    {"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20, -1},
 	    {"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
@@ -831,6 +832,88 @@ test_fd_errors(void **state)
 	ipc_in_reset(&in);
 }
 
+/*
+ * A job over IPC_PAYLOAD_MAX: built with a raised limit, turned into a
+ * memfd and a small IPC_F_FD frame, sent with the descriptor between two
+ * ordinary frames, read back and mapped: the same bytes arrive, in order.
+ */
+static void
+test_memfd_job(void **state)
+{
+	const size_t big = 3 * IPC_PAYLOAD_MAX + 123;
+	unsigned char *blob = xmalloc(big);
+	struct ipc_out o, small;
+	struct ipc_in in;
+	struct ipc_frame f, m;
+	struct ipc_reader rd;
+	const void *p;
+	size_t n;
+	uint32_t v;
+	int sv[2], mfd = -1;
+
+	(void)state;
+	for (size_t k = 0; k < big; k++)
+		blob[k] = (unsigned char)(k * 7 + 3);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+
+	/* the default cap refuses it; a raised one takes it */
+	ipc_out_init(&o);
+	ipc_begin(&o, IPC_POOL_JOB, 42);
+	ipc_add_bytes(&o, blob, big);
+	assert_int_equal(ipc_end(&o), -1);
+	ipc_out_set_limit(&o, IPC_BIG_MAX);
+	ipc_begin(&o, IPC_POOL_JOB, 42);
+	ipc_add_bytes(&o, blob, big);
+	ipc_add_u32(&o, 7);
+	assert_int_equal(ipc_end(&o), 0);
+	assert_int_equal(ipc_to_memfd(&o, &mfd), 0);
+	assert_true(mfd >= 0);
+	assert_int_equal(o.buf.len, IPC_HDR_LEN + 8);
+
+	/* an ordinary frame before and after it */
+	ipc_out_init(&small);
+	ipc_begin(&small, IPC_POOL_SHUTDOWN, 1);
+	assert_int_equal(ipc_end(&small), 0);
+	assert_int_equal(
+	    ipc_write_all(sv[1], small.buf.data, small.buf.len), 0);
+	assert_int_equal(ipc_send_fd(sv[1], o.buf.data, o.buf.len, mfd), 0);
+	close(mfd);
+	assert_int_equal(
+	    ipc_write_all(sv[1], small.buf.data, small.buf.len), 0);
+	close(sv[1]);
+
+	ipc_in_init(&in);
+	assert_int_equal(ipc_read_frame(sv[0], &in, &f), 0);
+	assert_int_equal(f.type, IPC_POOL_SHUTDOWN);
+	/* a frame without IPC_F_FD cannot be mapped */
+	assert_int_equal(ipc_frame_map(&in, &f, &m), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(ipc_read_frame(sv[0], &in, &f), 0);
+	assert_int_equal(f.type, IPC_POOL_JOB);
+	assert_int_equal(f.seq, 42);
+	assert_true((f.flags & IPC_F_FD) != 0);
+	assert_int_equal(ipc_frame_map(&in, &f, &f), 0);
+	assert_int_equal(f.flags, 0);
+	assert_int_equal(f.len, 4 + big + 4);
+	ipc_read_begin(&rd, &f);
+	assert_int_equal(ipc_get_bytes(&rd, &p, &n), 0);
+	assert_int_equal(n, big);
+	assert_memory_equal(p, blob, big);
+	assert_int_equal(ipc_get_u32(&rd, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(ipc_read_end(&rd), 0);
+	/* the descriptor was taken: mapping again fails */
+	assert_int_equal(ipc_frame_map(&in, &f, &m), -1);
+	assert_int_equal(ipc_read_frame(sv[0], &in, &f), 0);
+	assert_int_equal(f.type, IPC_POOL_SHUTDOWN);
+	assert_int_equal(ipc_read_frame(sv[0], &in, &f), IPC_CLOSED);
+	ipc_in_reset(&in);
+	close(sv[0]);
+	ipc_out_reset(&o);
+	ipc_out_reset(&small);
+	free(blob);
+}
+
 int
 main(void)
 {
@@ -848,6 +931,7 @@ main(void)
 	    cmocka_unit_test(test_leftover_bytes),
 	    cmocka_unit_test(test_socketpair_1000_frames),
 	    cmocka_unit_test(test_fd_errors),
+	    cmocka_unit_test(test_memfd_job),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
