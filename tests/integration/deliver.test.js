@@ -10,7 +10,7 @@
  *   - a missing variable (per-recipient) fails that recipient only, with a clear reason;
  *   - a worker SIGKILLed mid-batch is replaced, its batch retried: every recipient sent, the
  *     killed batch's at most twice, every other exactly once;
- *   - two sesd on one database share a 1,000-recipient task: each recipient exactly once, and
+ *   - two sesd on one database share a 10,000-recipient task: each recipient exactly once, and
  *     both nodes did part of it;
  *   - outcomes: 5xx to RCPT bounced, 4xx deferred by [smtp] retry_base, failed once
  *     max_retry_age has passed; task status 10 when nothing is open;
@@ -281,27 +281,27 @@ test('a worker killed mid-batch is replaced and its batch retried: the others ex
 	}
 });
 
-test('two sesd on one database share a 1,000-recipient task, each recipient once', async () => {
+test('two sesd on one database share a 10,000-recipient task, each recipient once', async () => {
 	const sink = await startSink();
-	const conf = { ...smtpConf(sink, { workers: 2, messages_per_session: 20 }), sesd: { log_level: 'debug' } };
+	const conf = { ...smtpConf(sink, { workers: 2, messages_per_session: 100 }), sesd: { log_level: 'debug' } };
 	const s1 = await startSesd({ pg, conf });
 	const s2 = await startSesd({ pg, conf, migrate: false });
 	try {
 		const A = sdkClient(s1, 0);
-		const emails = Array.from({ length: 1000 }, (_, i) => `u${i}@example.org`);
-		const list = await newList(A, 'thousand', emails.map((e) => ({ Email: e, TemplateData: '{"name":"U","code":"1"}' })));
+		const emails = Array.from({ length: 10000 }, (_, i) => `u${i}@example.org`);
+		const list = await newList(A, 'ten thousand', emails.map((e) => ({ Email: e, TemplateData: '{"name":"U","code":"1"}' })));
 		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Bulk {{name}}',
 			TaskType: 1, Template: { TemplateID: ids.tpl } });
-		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 120000);
+		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 300000);
 		await sleep(300);
 		const count = {};
 		for (const m of sink.messages())
 			for (const rc of m.rcpts)
 				if (rc.startsWith('u'))
 					count[rc] = (count[rc] || 0) + 1;
-		assert.equal(Object.keys(count).length, 1000);
+		assert.equal(Object.keys(count).length, 10000);
 		assert.deepEqual([...new Set(Object.values(count))], [1], 'some recipient got more than one message');
-		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sent'`), '1000');
+		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sent'`), '10000');
 		/* both nodes claimed: their "dispatcher: node" names are in the logs, and each log
 		 * has batches of this task */
 		for (const s of [s1, s2])
