@@ -12,6 +12,7 @@
  *   - two sesd on one database: every run released once (task_runs and mails counted);
  *   - a run that falls due while the previous one is still sending (relay down) waits for it,
  *     then only the latest slot fires;
+ *   - a cyclic task whose list was deleted: status 7 with ErrMsg at its next run, no run;
  *   - `sesd task pause|resume|stop`: status 6, no run while paused, catch-up on resume, status
  *     10 with ErrMsg after stop and no run after it.
  */
@@ -323,6 +324,30 @@ test('a run due while the previous one is still sending waits for it; then only 
 	} finally {
 		await sesd.stop();
 		await late?.stop();
+	}
+});
+
+test('a cyclic task whose list was deleted ends with status 7 at its next run', async () => {
+	const sesd = await startSesd({ pg, conf: conf(), migrate: false });
+	try {
+		const c = sdkClient(sesd);
+		const r = await c.CreateReceiver({ ReceiversName: 'short-lived' });
+		await c.CreateReceiverDetail({ ReceiverId: r.ReceiverId, Emails: ['gone@example.org'] });
+		const task = await c.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: r.ReceiverId, Subject: 'Hi',
+			TaskType: 3, CycleParam: { BeginTime: ahead(1).text, IntervalTime: 1 },
+			Template: { TemplateID: ids.tpl, TemplateData: '{"name":"x"}' } }).then((x) => x.TaskId);
+		await waitFor('run 1 over', () => rows(`SELECT finished_at IS NOT NULL FROM task_runs
+			WHERE task_id = ${task} AND run_no = 1`)[0]?.[0] === 't', 15000);
+		await c.DeleteReceiver({ ReceiverId: r.ReceiverId });
+		const t = await waitFor('status 7', async () => {
+			const x = await listTask(c, task);
+			return x.TaskStatus === 7 ? x : null;
+		}, 10000);
+		assert.equal(t.ErrMsg, 'the recipient list no longer exists');
+		assert.equal(t.NextRunTime, null);
+		assert.equal(pg.psql(`SELECT count(*) FROM task_runs WHERE task_id = ${task}`), '1');
+	} finally {
+		await sesd.stop();
 	}
 });
 
