@@ -18,7 +18,8 @@
  *     one message: To: every Destination, Cc: the Cc, never a Bcc, SmtpHeaders added, DKIM valid;
  *   - an expired lease (a dead node) goes back to the queue and another node sends it;
  *     [smtp] workers = 0 delivers nothing;
- *   - SIGTERM mid-batch: the session finishes and its results are written before exit.
+ *   - SIGTERM mid-batch: the session finishes and its results are written before exit;
+ *   - a job over the 64 KiB IPC frame (a 200 KB template) travels as a memfd, batch whole.
  */
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -352,6 +353,39 @@ test('outcomes: 5xx to RCPT bounced, 4xx deferred with backoff, failed past max_
 		await sesd.stop();
 		await hard.stop();
 		await soft.stop();
+	}
+});
+
+/* A job over the 64 KiB IPC frame (a 200 KB template) travels as a memfd, whole, and the
+ * batch is not split: one session carries all three messages. */
+test('a job over 64 KiB reaches the worker as a memfd, and the batch stays whole', async () => {
+	const sink = await startSink();
+	const sesd = await startSesd({ pg, conf: { ...smtpConf(sink, { workers: 1 }), sesd: { log_level: 'debug' } } });
+	try {
+		const A = sdkClient(sesd, 0);
+		const filler = 'All the news that fits. '.repeat(8500); /* ~200 KB */
+		const tpl = (await A.CreateEmailTemplate({ TemplateName: 'big',
+			TemplateContent: { Text: b64(`Hi {{name}}\n${filler}\nEND {{code}}`) } })).TemplateID;
+		const emails = ['b1@example.org', 'b2@example.org', 'b3@example.org'];
+		const list = await newList(A, 'big', emails.map((e, i) => ({ Email: e,
+			TemplateData: JSON.stringify({ name: `B${i}`, code: `C${i}` }) })));
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Big {{name}}',
+			TaskType: 1, Template: { TemplateID: tpl } });
+		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10');
+		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sent'`), '3');
+		assert.match(sesd.log(), new RegExp(`batch \\d+ of task ${r.TaskId} \\(3 recipients\\)`));
+		assert.doesNotMatch(sesd.log(), /over the IPC/);
+		const got = sink.messages().filter((m) => emails.includes(m.rcpts[0]));
+		assert.equal(got.length, 3);
+		for (const m of got) {
+			const i = emails.indexOf(m.rcpts[0]);
+			const body = decodePart(splitMsg(m.message).head, splitMsg(m.message).body);
+			assert.ok(body.includes(`Hi B${i}`) && body.includes(`END C${i}`), `message to ${m.rcpts[0]}`);
+			assert.ok(body.includes(filler.trim()), 'the whole template arrived');
+		}
+	} finally {
+		await sesd.stop();
+		await sink.stop();
 	}
 });
 
