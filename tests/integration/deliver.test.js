@@ -24,7 +24,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
-const { startPg, startSink, startSesd, sdkClient } = require('./lib/stack');
+const { startPg, startSink, startSesd, sdkClient, waitFor } = require('./lib/stack');
 
 const PYTHON = '/usr/bin/python3';
 const SENDER = 'news@mail.example.com';
@@ -47,17 +47,6 @@ function rows(sql) {
 	return out === '' ? [] : out.split('\n').map((l) => l.split('|'));
 }
 
-async function waitFor(what, fn, ms = 30000) {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const v = fn();
-		if (v)
-			return v;
-		if (Date.now() > deadline)
-			throw new Error(`timed out waiting for ${what}`);
-		await sleep(200);
-	}
-}
 
 /* header block and body of a message (CRLF or LF) */
 function splitMsg(m) {

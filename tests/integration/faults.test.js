@@ -17,7 +17,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { startPg, startSink, startFaultSink, startSesd, sdkClient, freePort, listeningOn } = require('./lib/stack');
+const { startPg, startSink, startFaultSink, startSesd, sdkClient, freePort, listeningOn, waitFor } = require('./lib/stack');
 
 const SENDER = 'news@mail.example.com';
 const ZONE = 'Asia/Shanghai';
@@ -37,17 +37,6 @@ function rows(pg, sql) {
 	return out === '' ? [] : out.split('\n').map((l) => l.split('|'));
 }
 
-async function waitFor(what, fn, ms = 30000, detail = () => '') {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const v = await fn();
-		if (v)
-			return v;
-		if (Date.now() > deadline)
-			throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
-		await sleep(200);
-	}
-}
 
 /* sender identity, address and a template; returns the template id */
 async function setup(A) {

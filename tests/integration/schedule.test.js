@@ -20,7 +20,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
-const { startPg, startSink, startSesd, sdkClient, freePort } = require('./lib/stack');
+const { startPg, startSink, startSesd, sdkClient, freePort, waitFor } = require('./lib/stack');
 
 const SENDER = 'news@mail.example.com';
 const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
@@ -56,17 +56,6 @@ function rows(sql) {
 	return out === '' ? [] : out.split('\n').map((l) => l.split('|'));
 }
 
-async function waitFor(what, fn, ms = 30000) {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const v = await fn();
-		if (v)
-			return v;
-		if (Date.now() > deadline)
-			throw new Error(`timed out waiting for ${what}`);
-		await sleep(100);
-	}
-}
 
 /* mails in the sink for a task: { '<run>': { email: count } } from Message-IDs */
 function mailsOf(task) {

@@ -315,6 +315,22 @@ function canConnect(port, host = '127.0.0.1') {
 	});
 }
 
+/*
+ * Polls fn (sync or async) every 200 ms until it returns something truthy, and returns that;
+ * after ms, fails naming what it waited for and detail() (e.g. a log tail).
+ */
+async function waitFor(what, fn, ms = 30000, detail = () => '') {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		const v = await fn();
+		if (v)
+			return v;
+		if (Date.now() > deadline)
+			throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
+		await sleep(200);
+	}
+}
+
 /* Waits until port accepts connections; fails early when isDead() says the server died. */
 async function waitForPort(port, { timeoutMs = 15000, isDead = () => false, what = 'server', logTail = () => '' } = {}) {
 	const deadline = Date.now() + timeoutMs;
@@ -968,6 +984,7 @@ module.exports = {
 	sdkClient,
 	expectCode,
 	freePort,
+	waitFor,
 	waitForPort,
 	randomAlnum,
 	iniText,
