@@ -67,6 +67,20 @@ UPDATE send_tasks t SET last_run_no = coalesce((SELECT max(run_no)
 -- task"; `sesd task pause|resume|stop ID` calls these). Each returns one
 -- line saying what it did, or raises an error naming why it cannot.
 --
+-- The task's row, locked for the rest of the transaction, or an error
+-- naming the id: the first step of each control below.
+CREATE FUNCTION sesd_task_lock(task bigint) RETURNS send_tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+	t send_tasks;
+BEGIN
+	SELECT * INTO t FROM send_tasks WHERE id = task FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'task % does not exist', task;
+	END IF;
+	RETURN t;
+END $$;
+
 -- Pause: the task shows status 6; no run is released; its queued and
 -- deferred deliveries are parked (next_attempt_at = 'infinity', beyond
 -- every claim) and messages already handed to a worker finish their SMTP
@@ -78,10 +92,7 @@ DECLARE
 	t send_tasks;
 	n bigint;
 BEGIN
-	SELECT * INTO t FROM send_tasks WHERE id = task FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'task % does not exist', task;
-	END IF;
+	t := sesd_task_lock(task);
 	IF t.paused THEN
 		RETURN format('task %s is already paused', task);
 	END IF;
@@ -106,10 +117,7 @@ DECLARE
 	n bigint;
 	busy boolean;
 BEGIN
-	SELECT * INTO t FROM send_tasks WHERE id = task FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'task % does not exist', task;
-	END IF;
+	t := sesd_task_lock(task);
 	IF NOT t.paused THEN
 		RETURN format('task %s is not paused', task);
 	END IF;
@@ -137,10 +145,7 @@ DECLARE
 	t send_tasks;
 	n bigint;
 BEGIN
-	SELECT * INTO t FROM send_tasks WHERE id = task FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'task % does not exist', task;
-	END IF;
+	t := sesd_task_lock(task);
 	IF t.stopped_at IS NOT NULL THEN
 		RETURN format('task %s is already stopped', task);
 	END IF;
