@@ -32,6 +32,12 @@ struct db_stmt db_dlv_claim = {"dlv_claim",
     "  WHERE d.id = ANY (ARRAY(SELECT id FROM c)) "
     "  RETURNING d.id, d.email, d.template_data, d.message_id, d.attempts, "
     "  d.task_id, d.run_no, d.app_id, d.next_attempt_at AS at), "
+    /* the lease, one row for the batch: the claim's update above is a
+     * heap-only update (sql/0006_claim_hot.sql), so no index of
+     * deliveries can find the leased rows */
+    "ls AS (INSERT INTO dlv_leases (owner, until, ids) "
+    "  SELECT $1::text, now() + $3::int * interval '1 second', "
+    "  array_agg(id) FROM u HAVING count(*) > 0 RETURNING id), "
     "o AS (SELECT u.*, u.id = min(u.id) OVER () AS first FROM u), "
     "cur AS (SELECT u.at::text AS at, u.id FROM u "
     "  ORDER BY u.at DESC, u.id DESC LIMIT 1) "
@@ -58,7 +64,8 @@ struct db_stmt db_dlv_claim = {"dlv_claim",
     "  THEN array_to_string(t.cc, ' ') END, "
     "CASE WHEN o.first AND t.kind = 'single' THEN t.smtp_headers END, "
     "CASE WHEN o.first THEN (SELECT at FROM cur) END, "
-    "CASE WHEN o.first THEN (SELECT id FROM cur) END "
+    "CASE WHEN o.first THEN (SELECT id FROM cur) END, "
+    "CASE WHEN o.first THEN (SELECT id FROM ls) END "
     "FROM o JOIN send_tasks t ON t.id = o.task_id "
     "LEFT JOIN email_identities i ON i.app_id = t.app_id "
     "  AND lower(i.domain) = t.sender_domain "
@@ -92,6 +99,8 @@ struct db_stmt db_dlv_results = {"dlv_results",
     "  FROM upd u JOIN send_tasks t ON t.id = u.task_id "
     "  WHERE u.hard AND u.state = 'bounced' "
     "  ON CONFLICT DO NOTHING RETURNING 1), "
+    /* the leases of the batches whose last result this is */
+    "dl AS (DELETE FROM dlv_leases WHERE id = ANY ($9::bigint[])), "
     /* each delivery turns final once (the guard above), so the runs'
      * open counters stay exact; a run at 0 is over */
     "k AS (SELECT task_id, run_no, count(*)::int AS k FROM upd "
@@ -106,7 +115,7 @@ struct db_stmt db_dlv_results = {"dlv_results",
     "  RETURNING t.id) "
     "SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM sup), "
     "(SELECT count(*) FROM fin)",
-    8, 0};
+    9, 0};
 
 /* The safety net for a task left at 5 with no open run (none is expected:
  * the results statement ends tasks): probes task_runs' primary key for the
@@ -115,10 +124,12 @@ struct db_stmt db_dlv_analyze = {
     "dlv_analyze", "SELECT sesd_analyze_deliveries()", 0, 0};
 
 struct db_stmt db_dlv_expire = {"dlv_expire",
-    "WITH x AS (UPDATE deliveries SET state = 'deferred', "
+    "WITH l AS (DELETE FROM dlv_leases WHERE until < now() RETURNING ids), "
+    "x AS (UPDATE deliveries SET state = 'deferred', "
     "  next_attempt_at = now(), lease_until = NULL, lease_owner = NULL, "
     "  smtp_reply = 'lease expired', updated_at = now() "
-    "  WHERE state = 'sending' AND lease_until < now() RETURNING task_id), "
+    "  WHERE id IN (SELECT unnest(ids) FROM l) "
+    "  AND state = 'sending' AND lease_until < now() RETURNING task_id), "
     "fin AS (UPDATE send_tasks t SET status = CASE WHEN t.next_run_at IS NULL "
     "  THEN 10 ELSE 1 END, updated_at = now() "
     "  WHERE t.status = 5 AND t.id NOT IN (SELECT task_id FROM x) "

@@ -21,17 +21,20 @@
  * $2 due deliveries of that same task run from there (one batch = one
  * run = one template), all FOR UPDATE SKIP LOCKED, so several nodes and
  * several claims in flight never take the same row; sets them 'sending',
- * attempts + 1, lease_until = now() + $3 s. Columns, in DLV_C_* order
+ * attempts + 1, lease_until = now() + $3 s, and records the lease as one
+ * dlv_leases row listing their ids (sql/0006_claim_hot.sql: the update is
+ * heap-only, so no index of deliveries finds leased rows; this row does).
+ * Columns, in DLV_C_* order
  * below; the task's columns (DLV_C_KIND on) are filled in row 0 only
  * (NULL in later rows) so a big template crosses the wire once.
  *
  * The cursor is only a hint, kept in the node's memory: the rows before it
- * were claimed already, so their index entries are dead, and a scan from
- * the start would walk them all on every claim (the cost of a queue in a
- * table grew with the task: 36 ms, then 71 ms per 500-row claim half-way
- * through 100,000). A row that becomes due behind the cursor (a release
- * that committed late, a claim of another node that rolled back) is found
- * when the dispatcher starts over: after a claim found nothing, and every
+ * were claimed already (their index entries point at rows 'sending' or
+ * dead), and a scan from the start would walk them all on every claim (the cost
+ * of a queue in a table grew with the task: 36 ms, then 71 ms per 500-row claim
+ * half-way through 100,000). A row that becomes due behind the cursor (a
+ * release that committed late, a claim of another node that rolled back) is
+ * found when the dispatcher starts over: after a claim found nothing, and every
  * SCHED_EXPIRE_MS.
  */
 extern struct db_stmt db_dlv_claim;
@@ -69,6 +72,7 @@ enum {
 	/* row 0: the new cursor, the greatest (next_attempt_at, id) claimed */
 	DLV_C_CUR_AT,
 	DLV_C_CUR_ID,
+	DLV_C_LEASE, /* row 0: the dlv_leases id of this batch */
 	DLV_C_NCOLS
 };
 
@@ -77,13 +81,16 @@ enum {
  * again since, by this or another node, is left alone), $3 states text[]
  * ('sent', 'deferred', 'bounced', 'failed'), $4 SMTP codes int[] (0: none),
  * $5 replies text[], $6 hard bounce bool[], $7 backoff seconds int[],
- * $8 [smtp] max_retry_age in seconds. A 'deferred' whose created_at +
- * max_retry_age has passed becomes 'failed'; otherwise next_attempt_at is
- * now() + backoff, but never later than that deadline (one last attempt
- * there). A hard bounce adds a 'bounce' suppression for the sender domain
- * (ON CONFLICT DO NOTHING). A deferral of a stopped task is 'failed'.
- * Each row turned final decrements its run's task_runs.open; a run at 0 is
- * over (finished_at), and its task goes from status 5 to 10 (no run to
+ * $8 [smtp] max_retry_age in seconds, $9 dlv_leases ids bigint[]: the
+ * leases of the batches whose last result is in $1 or was written by an
+ * earlier call (deleted here, in the same transaction as the results: a
+ * lease is never gone while a row of its batch is still 'sending'). A
+ * 'deferred' whose created_at + max_retry_age has passed becomes 'failed';
+ * otherwise next_attempt_at is now() + backoff, but never later than that
+ * deadline (one last attempt there). A hard bounce adds a 'bounce' suppression
+ * for the sender domain (ON CONFLICT DO NOTHING). A deferral of a stopped task
+ * is 'failed'. Each row turned final decrements its run's task_runs.open; a run
+ * at 0 is over (finished_at), and its task goes from status 5 to 10 (no run to
  * come: next_run_at NULL) or to 1 (a cyclic task waiting for its next
  * run). Two nodes ending one run at once serialise on the task_runs row,
  * and the second sees the first's count.
@@ -92,8 +99,9 @@ enum {
 extern struct db_stmt db_dlv_results;
 
 /*
- * Expire. No parameters. Every 'sending' row whose lease has passed (its
- * node died, or its result write was lost) goes back to 'deferred', due
+ * Expire. No parameters. Every dlv_leases row whose time has passed (its
+ * node died, or the write of its results was lost) is deleted, and those
+ * of its rows still 'sending' under that lease go back to 'deferred', due
  * now. Then, as a safety net, ends every status 5 task none of whose runs
  * has an open delivery (10, or 1 for a cyclic task with a run to come).
  * -> one row: expired, finished (counts).

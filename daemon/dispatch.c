@@ -33,15 +33,36 @@ struct res {
 	int delay;
 };
 
+/* Results waiting to be written, and the leases (dlv_leases ids, as text)
+ * of the batches whose last result is among them or was written before:
+ * the statement that writes them deletes those leases. */
 struct resv {
 	struct res *v;
 	size_t n, cap;
+	char (*lease)[24];
+	size_t nlease, caplease;
 };
 
-/* The batch a slot is working on. */
+/* A job built from a claim, not yet with its worker. */
+struct job {
+	struct ipc_out o; /* the IPC_POOL_JOB frame */
+	int mfd;          /* the frame as a memfd (over 64 KiB), else -1 */
+	size_t n;
+	uint64_t *ids;
+	int *attempts;
+	char lease[24];
+	int64_t task;
+	uint64_t seq;
+	uint64_t claimed_ms; /* now_ms() when the claim came back */
+};
+
+/* The batch a slot is working on, and the next one, claimed while the
+ * worker is still on that batch so it never waits for the database. */
 struct batch {
 	size_t n;
 	int *attempts;
+	char lease[24]; /* its dlv_leases id */
+	struct job *next;
 };
 
 struct claim {
@@ -77,6 +98,10 @@ static void expire_cb(evutil_socket_t, short, void *);
 static void expire_done(const struct db_res *, void *);
 static void claim_more(struct sched *);
 static void claim_done(const struct db_res *, void *);
+static void submit(struct sched *, int, struct job *);
+static void submit_ready(struct sched *);
+static void job_free(struct job *);
+static void job_give_back(struct sched *, struct job *, const char *);
 static void result_cb(void *, int, const struct pool_result *);
 static void done_cb(void *, int);
 static void flush(struct sched *);
@@ -157,6 +182,13 @@ sched_stop(struct sched *s)
 	if (s == NULL)
 		return;
 	s->stopping = true;
+	for (int i = 0; i < s->nslots; i++) {
+		if (s->b[i].next != NULL) {
+			job_give_back(s, s->b[i].next,
+			    "not handed to a worker (sesd stopping)");
+			s->b[i].next = NULL;
+		}
+	}
 	pool_stop(s->pool);
 	flush(s);
 }
@@ -164,10 +196,15 @@ sched_stop(struct sched *s)
 size_t
 sched_busy(const struct sched *s)
 {
+	size_t next = 0;
+
 	if (s == NULL)
 		return 0;
-	return (size_t)pool_busy(s->pool) + (size_t)s->claims + s->pending.n +
-	       s->fl.n + (s->flushing ? 1 : 0);
+	for (int i = 0; i < s->nslots; i++)
+		next += s->b[i].next != NULL;
+	return (size_t)pool_busy(s->pool) + next + (size_t)s->claims +
+	       s->pending.n + s->pending.nlease + s->fl.n + s->fl.nlease +
+	       (s->flushing ? 1 : 0);
 }
 
 static void
@@ -176,6 +213,26 @@ resv_clear(struct resv *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->v[i].reply);
 	r->n = 0;
+	r->nlease = 0;
+}
+
+static bool
+resv_empty(const struct resv *r)
+{
+	return r->n == 0 && r->nlease == 0;
+}
+
+/* After the batch's last result went into r (or was written before). */
+static void
+add_lease(struct resv *r, const char *lease)
+{
+	if (lease == NULL || lease[0] == '\0')
+		return;
+	if (r->nlease == r->caplease) {
+		r->caplease = r->caplease ? r->caplease * 2 : 16;
+		r->lease = xrealloc(r->lease, r->caplease * sizeof(*r->lease));
+	}
+	snprintf(r->lease[r->nlease++], sizeof(*r->lease), "%s", lease);
 }
 
 void
@@ -184,14 +241,19 @@ sched_free(struct sched *s)
 	if (s == NULL)
 		return;
 	pool_free(s->pool);
-	for (int i = 0; i < s->nslots; i++)
+	for (int i = 0; i < s->nslots; i++) {
 		free(s->b[i].attempts);
+		if (s->b[i].next != NULL)
+			job_free(s->b[i].next);
+	}
 	free(s->b);
 	free(s->reserved);
 	resv_clear(&s->pending);
 	resv_clear(&s->fl);
 	free(s->pending.v);
 	free(s->fl.v);
+	free(s->pending.lease);
+	free(s->fl.lease);
 	event_free(s->ev_tick);
 	event_free(s->ev_expire);
 	free(s);
@@ -223,6 +285,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	flush(s);
+	submit_ready(s);
 	claim_more(s);
 }
 
@@ -269,12 +332,14 @@ claim_more(struct sched *s)
 
 	if (s->stopping || s->claims > 0)
 		return;
-	for (int i = 0; i < s->nslots; i++) {
-		if (!s->reserved[i] && pool_idle(s->pool, i)) {
+	/* an idle worker first, then one busy with a batch and nothing next */
+	for (int i = 0; i < s->nslots && slot < 0; i++)
+		if (!s->reserved[i] && s->b[i].next == NULL &&
+		    pool_idle(s->pool, i))
 			slot = i;
-			break;
-		}
-	}
+	for (int i = 0; i < s->nslots && slot < 0; i++)
+		if (!s->reserved[i] && s->b[i].next == NULL && s->b[i].n > 0)
+			slot = i;
 	if (slot < 0)
 		return;
 	lim = (size_t)s->cfg->smtp_messages_per_session;
@@ -309,6 +374,7 @@ give_back(struct sched *s, const struct db_res *res, const char *why,
 	for (int i = 0; i < res->nrows; i++)
 		add_res(&s->pending, (uint64_t)db_int(res, i, DLV_C_ID),
 		    (int)db_int(res, i, DLV_C_ATTEMPTS), st, 0, why, false, 0);
+	add_lease(&s->pending, db_val(res, 0, DLV_C_LEASE));
 	flush(s);
 }
 
@@ -403,7 +469,7 @@ claim_done(const struct db_res *res, void *arg)
 	struct sched *s = c->s;
 	int slot = c->slot;
 	struct ipc_out o;
-	uint64_t *ids;
+	struct job *j;
 	int mfd = -1;
 
 	free(c);
@@ -428,10 +494,8 @@ claim_done(const struct db_res *res, void *arg)
 		snprintf(s->cur_id, sizeof(s->cur_id), "%s",
 		    db_val(res, 0, DLV_C_CUR_ID));
 	}
-	if (s->stopping || !pool_idle(s->pool, slot)) {
-		give_back(s, res,
-		    "not handed to a worker (sesd stopping or "
-		    "worker gone)",
+	if (s->stopping) {
+		give_back(s, res, "not handed to a worker (sesd stopping)",
 		    DELIVERY_DEFERRED);
 		return;
 	}
@@ -461,30 +525,98 @@ claim_done(const struct db_res *res, void *arg)
 		give_back(s, res, "no memfd for the job", DELIVERY_DEFERRED);
 		return;
 	}
-	free(s->b[slot].attempts);
-	s->b[slot].n = (size_t)res->nrows;
-	s->b[slot].attempts = xcalloc((size_t)res->nrows, sizeof(int));
-	ids = xcalloc((size_t)res->nrows, sizeof(*ids));
+	j = xcalloc(1, sizeof(*j));
+	j->o = o;
+	j->mfd = mfd;
+	j->n = (size_t)res->nrows;
+	j->ids = xcalloc(j->n, sizeof(*j->ids));
+	j->attempts = xcalloc(j->n, sizeof(*j->attempts));
 	for (int i = 0; i < res->nrows; i++) {
-		ids[i] = (uint64_t)db_int(res, i, DLV_C_ID);
-		s->b[slot].attempts[i] = (int)db_int(res, i, DLV_C_ATTEMPTS);
+		j->ids[i] = (uint64_t)db_int(res, i, DLV_C_ID);
+		j->attempts[i] = (int)db_int(res, i, DLV_C_ATTEMPTS);
 	}
-	if (pool_submit(s->pool, slot, o.buf.data, o.buf.len, mfd, ids,
-		(size_t)res->nrows) < 0) {
+	snprintf(
+	    j->lease, sizeof(j->lease), "%s", nz(db_val(res, 0, DLV_C_LEASE)));
+	j->task = db_int(res, 0, DLV_C_TASK);
+	j->seq = s->seq;
+	j->claimed_ms = now_ms();
+	/* the worker may still be on its batch (or being respawned): the job
+	 * waits as its next, handed over when the batch is over */
+	if (pool_idle(s->pool, slot) && s->b[slot].n == 0)
+		submit(s, slot, j);
+	else
+		s->b[slot].next = j;
+	claim_more(s);
+}
+
+static void
+job_free(struct job *j)
+{
+	ipc_out_reset(&j->o);
+	if (j->mfd >= 0)
+		close(j->mfd);
+	free(j->ids);
+	free(j->attempts);
+	free(j);
+}
+
+/* The job's rows go back at once: deferred, due again now. */
+static void
+job_give_back(struct sched *s, struct job *j, const char *why)
+{
+	for (size_t i = 0; i < j->n; i++)
+		add_res(&s->pending, j->ids[i], j->attempts[i],
+		    DELIVERY_DEFERRED, 0, why, false, 0);
+	add_lease(&s->pending, j->lease);
+	job_free(j);
+	flush(s);
+}
+
+/* Hands j to the idle worker of slot; j is consumed. */
+static void
+submit(struct sched *s, int slot, struct job *j)
+{
+	if (pool_submit(s->pool, slot, j->o.buf.data, j->o.buf.len, j->mfd,
+		j->ids, j->n) < 0) {
 		log_warn("dispatcher: handing a job with its memfd to smtp %d: "
 			 "%s",
 		    slot + 1, strerror(errno));
-		give_back(
-		    s, res, "job not handed to a worker", DELIVERY_DEFERRED);
+		job_give_back(s, j, "job not handed to a worker");
+		return;
 	}
-	if (mfd >= 0)
-		close(mfd);
 	log_debug("dispatcher: batch %" PRIu64 " of task %" PRId64
-		  " (%d recipients) to smtp %d",
-	    s->seq, db_int(res, 0, DLV_C_TASK), res->nrows, slot + 1);
-	free(ids);
-	ipc_out_reset(&o);
-	claim_more(s);
+		  " (%zu recipients) to smtp %d",
+	    j->seq, j->task, j->n, slot + 1);
+	free(s->b[slot].attempts);
+	s->b[slot].n = j->n;
+	s->b[slot].attempts = j->attempts;
+	j->attempts = NULL;
+	snprintf(s->b[slot].lease, sizeof(s->b[slot].lease), "%s", j->lease);
+	job_free(j);
+}
+
+/* The next jobs whose worker is idle now (its batch over, or respawned). */
+static void
+submit_ready(struct sched *s)
+{
+	for (int i = 0; i < s->nslots; i++) {
+		struct job *j = s->b[i].next;
+		if (j == NULL || s->b[i].n > 0 || !pool_idle(s->pool, i))
+			continue;
+		s->b[i].next = NULL;
+		if (s->stopping)
+			job_give_back(
+			    s, j, "not handed to a worker (sesd stopping)");
+		else if (now_ms() - j->claimed_ms >
+			 (uint64_t)s->cfg->smtp_lease * 1000 / 2)
+			/* waited out half its lease behind a slow batch: the
+			 * rest may not cover its session, and a lease that
+			 * expires mid-session lets another node send it too */
+			job_give_back(s, j,
+			    "not handed to a worker within half its lease");
+		else
+			submit(s, i, j);
+	}
 }
 
 static void
@@ -519,6 +651,11 @@ done_cb(void *arg, int slot)
 	struct sched *s = arg;
 
 	s->b[slot].n = 0;
+	/* every result of the batch is in s->pending or written: its lease
+	 * goes with the next write */
+	add_lease(&s->pending, s->b[slot].lease);
+	s->b[slot].lease[0] = '\0';
+	submit_ready(s);
 	flush(s);
 	claim_more(s);
 }
@@ -526,28 +663,29 @@ done_cb(void *arg, int slot)
 static void
 flush(struct sched *s)
 {
-	struct buf a[7];
+	struct buf a[7], leases;
 	const char **items;
-	const char *params[8];
+	const char *params[9];
 	char maxage[16];
 	struct resv tmp;
 	size_t n;
 
 	if (s->flushing)
 		return;
-	if (s->fl.n == 0) {
+	if (resv_empty(&s->fl)) {
 		tmp = s->fl;
 		s->fl = s->pending;
 		s->pending = tmp;
 	}
-	if ((n = s->fl.n) == 0)
+	if (resv_empty(&s->fl))
 		return;
-	items = xcalloc(n, sizeof(*items));
+	n = s->fl.n;
+	items = xcalloc(n ? n : 1, sizeof(*items));
 	for (int k = 0; k < 7; k++)
 		buf_init(&a[k]);
 	for (int k = 0; k < 7; k++) {
 		struct buf strs;
-		size_t *offs = xcalloc(n, sizeof(*offs));
+		size_t *offs = xcalloc(n ? n : 1, sizeof(*offs));
 		buf_init(&strs);
 		for (size_t i = 0; i < n; i++) {
 			const struct res *r = &s->fl.v[i];
@@ -585,13 +723,21 @@ flush(struct sched *s)
 	}
 	free(items);
 	snprintf(maxage, sizeof(maxage), "%d", s->cfg->smtp_max_retry_age);
+	items = xcalloc(s->fl.nlease ? s->fl.nlease : 1, sizeof(*items));
+	for (size_t i = 0; i < s->fl.nlease; i++)
+		items[i] = s->fl.lease[i];
+	buf_init(&leases);
+	db_array_text(&leases, items, s->fl.nlease);
+	free(items);
 	for (int k = 0; k < 7; k++)
 		params[k] = a[k].data;
 	params[7] = maxage;
+	params[8] = leases.data;
 	s->flushing = true;
 	db_query(s->db, &db_dlv_results, params, flush_done, s);
 	for (int k = 0; k < 7; k++)
 		buf_reset(&a[k]);
+	buf_reset(&leases);
 }
 
 static void
@@ -611,6 +757,6 @@ flush_done(const struct db_res *res, void *arg)
 		  " suppressed, %" PRId64 " tasks finished",
 	    s->fl.n, db_int(res, 0, 0), db_int(res, 0, 1), db_int(res, 0, 2));
 	resv_clear(&s->fl);
-	if (s->pending.n > 0)
+	if (!resv_empty(&s->pending))
 		flush(s);
 }

@@ -3,7 +3,10 @@
  * Every SCHED_TICK_MS, and at once after sched_kick(), it claims a batch
  * (db_deliveries.h: one task run, up to [smtp] messages_per_session
  * recipients, FOR UPDATE SKIP LOCKED with a lease of [smtp] lease) for each
- * idle worker, hands it over (pool.h), collects the per-recipient results
+ * idle worker, and one more for each busy worker, kept until its batch is
+ * over so the worker never waits for the database (a next batch that waited
+ * out half its lease goes back to the queue instead), hands them over
+ * (pool.h), collects the per-recipient results
  * and writes them back in batches; every SCHED_EXPIRE_MS it returns expired
  * leases to the queue. Nothing another node needs is kept in memory: the
  * database is the queue, so several sesd share the work.

@@ -22,7 +22,8 @@
 #
 # Environment: PGBIN (default: pg_config --bindir, else /usr/lib/postgresql/15/bin),
 #   PGSH_OSUSER (default postgres), PGSH_DURABLE=1 (same as --durable), PGSH_TCP=1
-#   (also listen on 127.0.0.1:PORT).
+#   (also listen on 127.0.0.1:PORT), PGSH_OPTS (more server options, e.g. for a benchmark:
+#   "-c shared_preload_libraries=pg_stat_statements").
 set -eu
 
 OSUSER=${PGSH_OSUSER:-postgres}
@@ -136,7 +137,7 @@ cmd_start() {
 		[ "$durable" = 1 ] && fast=
 		# a postmaster.pid left by a crash is handled by postgres itself
 		as_pg "$PGBIN/pg_ctl" -D "$real/data" -l "$real/postgres.log" -w -t 60 \
-			-o "-c listen_addresses=$listen -c port=$port -c unix_socket_directories=$real $fast" \
+			-o "-c listen_addresses=$listen -c port=$port -c unix_socket_directories=$real $fast ${PGSH_OPTS:-}" \
 			start >/dev/null || {
 			tail -n 30 "$real/postgres.log" >&2 || true
 			die "pg_ctl start failed (log: $real/postgres.log)"

@@ -29,6 +29,10 @@ const { signedRequest } = require('../tools/tc3sign');
 const N = Number(process.env.BENCH_RECIPIENTS || 100000);
 const WORKERS = Number(process.env.BENCH_WORKERS || 4);
 const PER_SESSION = Number(process.env.BENCH_PER_SESSION || 500);
+/* BENCH_PGSS=1: print PostgreSQL's busiest statements of each sesd run (pg_stat_statements) */
+const PGSS = process.env.BENCH_PGSS === '1';
+if (PGSS)
+	process.env.PGSH_OPTS = '-c shared_preload_libraries=pg_stat_statements';
 const MODES = (process.env.BENCH_DKIM || 'off on').split(/\s+/).filter(Boolean);
 const CALLS = 5;
 const SMTP_SOURCE = fs.existsSync('/usr/sbin/smtp-source') ? '/usr/sbin/smtp-source' : 'smtp-source';
@@ -232,6 +236,8 @@ async function runSesd(pg, sinkPort, sinkPid, ids, dkim) {
 		const workers = workersOf(sesd.pid);
 		if (workers.length !== WORKERS)
 			throw new Error(`expected ${WORKERS} workers, found ${workers.length}`);
+		if (PGSS)
+			pg.psql('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()');
 		const c0 = cpu(sesd.pid, pg, sinkPid);
 		const t0 = process.hrtime.bigint();
 		const r = await c.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: ids.list,
@@ -255,6 +261,10 @@ async function runSesd(pg, sinkPort, sinkPid, ids, dkim) {
 		}
 		const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 		const c1 = cpu(sesd.pid, pg, sinkPid);
+		if (PGSS)
+			console.log(pg.psql(`SELECT format('  %8s ms %8s calls %7s us/row  %s', round(total_exec_time), calls,
+				round((1000 * total_exec_time / greatest(rows, 1))::numeric, 1), left(regexp_replace(query, '\\s+', ' ', 'g'), 110))
+				FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20`));
 		const states = pg.psql(`SELECT state || '=' || count(*) FROM deliveries WHERE task_id=${task} GROUP BY state ORDER BY 1`)
 			.split('\n').join(' ');
 		const sent = Number(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id=${task} AND state='sent'`));
