@@ -294,6 +294,20 @@ utf8_valid(const char *str, size_t len)
 		unsigned char c = s[i];
 		size_t n;
 		uint32_t cp;
+		/* eight ASCII bytes at a time, none of them NUL: a rendered
+		 * message is mostly ASCII, and this check ran once per byte of
+		 * every message (3% of the delivery bench's CPU) */
+		while (len - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (((w | ((w - 0x0101010101010101ULL) & ~w)) &
+				0x8080808080808080ULL) != 0)
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
+		c = s[i];
 		if (c == 0)
 			return false;
 		if (c < 0x80) {

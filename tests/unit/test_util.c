@@ -344,6 +344,51 @@ test_utf8_valid(void **state)
 	assert_true(utf8_valid("\xff", 0));
 }
 
+/* The eight-bytes-at-a-time ASCII path: each case after 0..17 ASCII bytes
+ * and before 0..9 more gives the same answer, and a NUL or a stray byte
+ * at any offset of a long ASCII run is found. */
+static void
+test_utf8_valid_runs(void **state)
+{
+	char b[128];
+
+	(void)state;
+	for (const struct utf8_case *c = utf8_cases; c->s; c++) {
+		size_t len;
+		if (c->len != 0)
+			continue;
+		len = strlen(c->s);
+		for (size_t pre = 0; pre <= 17; pre++) {
+			for (size_t post = 0; post <= 9; post++) {
+				memset(b, 'x', pre);
+				memcpy(b + pre, c->s, len);
+				memset(b + pre + len, 'y', post);
+				if (utf8_valid(b, pre + len + post) != c->ok)
+					fail_msg("utf8_valid(%zu + %s + %zu) "
+						 "!= %s",
+					    pre, c->what, post,
+					    c->ok ? "true" : "false");
+			}
+		}
+	}
+	for (size_t n = 0; n <= 40; n++) {
+		memset(b, 'a', n);
+		assert_true(utf8_valid(b, n));
+		for (size_t at = 0; at < n; at++) {
+			b[at] = '\0';
+			assert_false(utf8_valid(b, n));
+			b[at] = (char)0x80;
+			assert_false(utf8_valid(b, n));
+			b[at] = (char)0xff;
+			assert_false(utf8_valid(b, n));
+			b[at] = 'a';
+		}
+		/* a bad byte just past len is not looked at */
+		b[n] = (char)0xff;
+		assert_true(utf8_valid(b, n));
+	}
+}
+
 static void
 test_utf8_chars(void **state)
 {
@@ -526,6 +571,7 @@ main(void)
 	    cmocka_unit_test(test_domain_valid),
 	    cmocka_unit_test(test_domain_length),
 	    cmocka_unit_test(test_utf8_valid),
+	    cmocka_unit_test(test_utf8_valid_runs),
 	    cmocka_unit_test(test_utf8_chars),
 	    cmocka_unit_test(test_has_crlf),
 	    cmocka_unit_test(test_buf_growth),
