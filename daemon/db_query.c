@@ -86,7 +86,14 @@ struct db_stmt db_query_status = {"query_status",
     "    AND (u.domain IS NULL OR lower(u.domain) = t.sender_domain) "
     "    AND (u.expire_date IS NULL OR u.expire_date >= current_date)) "
     "    AS unsubscribed "
-    "  FROM deliveries d JOIN send_tasks t ON t.id = d.task_id "
+    /* a day's deliveries are those of the runs released that day (each
+     * run's rows are inserted with it: created_at = released_at), found
+     * through task_runs_app_released and deliveries_rcpt; an index on
+     * deliveries (app_id, created_at) cost every delivery two index
+     * entries (sql/0007_status_by_run.sql) */
+    "  FROM task_runs tr JOIN deliveries d ON d.task_id = tr.task_id "
+    "    AND d.run_no = tr.run_no "
+    "  JOIN send_tasks t ON t.id = d.task_id "
     "    AND t.app_id = $1::bigint "
     /* why a suppressed row was not mailed: the blacklist is named before
      * an unsubscribe, as SendEmail does */
@@ -96,7 +103,9 @@ struct db_stmt db_query_status = {"query_status",
     "    AND (s.domain IS NULL OR lower(s.domain) = t.sender_domain) "
     "    ORDER BY s.reason = 'unsubscribe', s.reason = 'bounce' "
     "    LIMIT 1) x ON true "
-    "  WHERE NOT c.too_old AND NOT c.future AND d.app_id = $1::bigint "
+    "  WHERE NOT c.too_old AND NOT c.future AND tr.app_id = $1::bigint "
+    "  AND tr.released_at >= $2::date AND tr.released_at < $2::date + 1 "
+    "  AND d.app_id = $1::bigint "
     "  AND d.created_at >= $2::date AND d.created_at < $2::date + 1 "
     "  AND ($3::text IS NULL OR d.message_id = $3::text) "
     "  AND ($4::text IS NULL OR lower(d.email) = lower($4::text)) "
@@ -112,9 +121,12 @@ struct db_stmt db_query_stats = {"query_stats",
     "  count(*) FILTER (WHERE d.state <> 'suppressed') AS acc, "
     "  count(*) FILTER (WHERE d.state = 'sent') AS dlv, "
     "  count(*) FILTER (WHERE d.state = 'bounced') AS bnc "
-    "  FROM deliveries d JOIN send_tasks t ON t.id = d.task_id "
-    "    AND t.app_id = $1::bigint "
-    "  WHERE d.app_id = $1::bigint "
+    "  FROM task_runs tr JOIN deliveries d ON d.task_id = tr.task_id "
+    "    AND d.run_no = tr.run_no "
+    "  JOIN send_tasks t ON t.id = d.task_id AND t.app_id = $1::bigint "
+    "  WHERE tr.app_id = $1::bigint "
+    "  AND tr.released_at >= $2::date AND tr.released_at < $3::date + 1 "
+    "  AND d.app_id = $1::bigint "
     "  AND d.created_at >= $2::date AND d.created_at < $3::date + 1 "
     "  AND ($4::text IS NULL OR t.sender_domain = lower($4::text)) "
     "  AND ($5::text IS NULL OR " RCPT_DOMAIN(

@@ -110,8 +110,10 @@ before(async () => {
 	const single = pg.psql(`SELECT task_id FROM deliveries WHERE email = 'dan@gmail.com'`);
 	upd('erin@example.org', single, "state = 'failed', attempts = 5, next_attempt_at = NULL, "
 		+ "smtp_code = 421, smtp_reply = '421 4.4.2 Connection timed out'");
+	/* released yesterday: the run and its deliveries (created_at = the run's released_at) */
 	pg.psql(`UPDATE deliveries SET created_at = created_at - interval '1 day',
-		updated_at = updated_at - interval '1 day' WHERE task_id = ${single}`);
+		updated_at = updated_at - interval '1 day' WHERE task_id = ${single};
+		UPDATE task_runs SET released_at = released_at - interval '1 day' WHERE task_id = ${single}`);
 	/* ann unsubscribes after her mail went out */
 	pg.psql(`INSERT INTO suppressions (app_id, reason, domain, email)
 		VALUES (1000001, 'unsubscribe', 'mail.example.com', 'ann@example.org')`);
