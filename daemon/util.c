@@ -84,8 +84,16 @@ buf_reset(struct buf *b)
 	buf_init(b);
 }
 
-static void
-buf_grow(struct buf *b, size_t more)
+void
+buf_clear(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_reserve(struct buf *b, size_t more)
 {
 	if (b->len + more + 1 <= b->cap)
 		return;
@@ -99,7 +107,7 @@ buf_grow(struct buf *b, size_t more)
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
-	buf_grow(b, n);
+	buf_reserve(b, n);
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -129,7 +137,7 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		fatalx("buf_addf: bad format");
-	buf_grow(b, (size_t)n);
+	buf_reserve(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

@@ -29,6 +29,10 @@ struct buf {
 };
 void buf_init(struct buf *b);
 void buf_reset(struct buf *b); /* frees the storage */
+void buf_clear(struct buf *b); /* empties it, keeps the storage */
+/* Makes room for more bytes after len at once (one allocation, not a
+ * doubling per append). */
+void buf_reserve(struct buf *b, size_t more);
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
