@@ -84,6 +84,7 @@ struct sched {
 	bool flushing; /* a results write in flight */
 	bool expiring;
 	bool stopping;
+	uint64_t held_ms; /* sched_hold(): since when, 0: not held */
 	size_t cap; /* batch size limit: halved when a job is over 64 KiB */
 	/* where the next claim starts (db_deliveries.h): a hint, reset to
 	 * the start when a claim finds nothing and every SCHED_EXPIRE_MS */
@@ -174,6 +175,13 @@ sched_kick(struct sched *s)
 	if (s == NULL)
 		return;
 	claim_more(s);
+}
+
+void
+sched_hold(struct sched *s, bool hold)
+{
+	if (s != NULL)
+		s->held_ms = hold ? now_ms() : 0;
 }
 
 void
@@ -331,6 +339,10 @@ claim_more(struct sched *s)
 	int slot = -1;
 
 	if (s->stopping || s->claims > 0)
+		return;
+	/* held at most SCHED_HOLD_MAX_MS: an ANALYZE waiting for a lock must
+	 * not stop delivery */
+	if (s->held_ms != 0 && now_ms() - s->held_ms < SCHED_HOLD_MAX_MS)
 		return;
 	/* an idle worker first, then one busy with a batch and nothing next */
 	for (int i = 0; i < s->nslots && slot < 0; i++)

@@ -18,6 +18,7 @@
 #ifndef SESD_DISPATCH_H
 #define SESD_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -25,7 +26,8 @@
 #define SCHED_TICK_MS   200
 #define SCHED_EXPIRE_MS 10000
 /* results are written when this many are waiting, or a batch is over */
-#define SCHED_FLUSH_MAX 1000
+#define SCHED_FLUSH_MAX   1000
+#define SCHED_HOLD_MAX_MS 5000
 
 struct event_base;
 struct db;
@@ -41,6 +43,9 @@ void sched_start(struct sched *s);
 void sched_set_config(struct sched *s, const struct config *cfg);
 /* Claim now (after a release), not at the next tick. */
 void sched_kick(struct sched *s);
+/* hold: no claim starts until sched_hold(s, false), or for at most
+ * SCHED_HOLD_MAX_MS; results are still written. */
+void sched_hold(struct sched *s, bool hold);
 /* Shutdown: no more claims; workers finish their batches. */
 void sched_stop(struct sched *s);
 /* Work still in flight: batches, claims, results not yet written. 0 when

@@ -113,20 +113,27 @@ analyze_done(const struct db_res *res, void *arg)
 	else
 		log_debug("deliveries analyzed in %" PRIu64 " ms",
 		    now_ms() - sd->analyzed_ms);
+	sched_hold(sd->sched, false);
+	sched_kick(sd->sched);
 }
 
 /*
- * A run was released: claim it now, and after a big one renew the
+ * A run was released: claim it now; after a big one, first renew the
  * planner's statistics of deliveries (db_deliveries.h DLV_ANALYZE_ROWS), at
- * most one at a time and every 5 s.
+ * most one at a time and every 5 s. The dispatcher holds its claims until
+ * then: with the statistics of the table before the release, a claim's
+ * plan read and sorted the whole run (225 ms for a 500-row claim in a run
+ * of 50,000, each claim until the ANALYZE was over, against ~20 ms).
  */
 static void
 released(struct sesd *sd, int64_t rows)
 {
-	sched_kick(sd->sched);
 	if (rows < DLV_ANALYZE_ROWS || sd->analyzing ||
-	    (sd->analyzed_ms != 0 && now_ms() - sd->analyzed_ms < 5000))
+	    (sd->analyzed_ms != 0 && now_ms() - sd->analyzed_ms < 5000)) {
+		sched_kick(sd->sched);
 		return;
+	}
+	sched_hold(sd->sched, true);
 	sd->analyzing = true;
 	sd->analyzed_ms = now_ms();
 	db_query(sd->db, &db_dlv_analyze, NULL, analyze_done, sd);
