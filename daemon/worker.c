@@ -267,35 +267,16 @@ html_with_footer(struct buf *out, const struct buf *html, const struct buf *ft)
 struct scratch {
 	struct buf subj, subj2, html, text, tok, url, lu, fth, ftt, tmp, sig;
 };
-#define SCRATCH_BUFS(s)                                                        \
-	{                                                                      \
-		&(s)->subj, &(s)->subj2, &(s)->html, &(s)->text, &(s)->tok,    \
-		    &(s)->url, &(s)->lu, &(s)->fth, &(s)->ftt, &(s)->tmp,      \
-		    &(s)->sig                                                  \
-	}
 
+/* fn (buf_init, buf_clear or buf_reset) on each of them */
 static void
-scratch_init(struct scratch *sc)
+scratch_each(struct scratch *sc, void (*fn)(struct buf *))
 {
-	struct buf *all[] = SCRATCH_BUFS(sc);
+	struct buf *all[] = {&sc->subj, &sc->subj2, &sc->html, &sc->text,
+	    &sc->tok, &sc->url, &sc->lu, &sc->fth, &sc->ftt, &sc->tmp,
+	    &sc->sig};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		buf_init(all[i]);
-}
-
-static void
-scratch_clear(struct scratch *sc)
-{
-	struct buf *all[] = SCRATCH_BUFS(sc);
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		buf_clear(all[i]);
-}
-
-static void
-scratch_reset(struct scratch *sc)
-{
-	struct buf *all[] = SCRATCH_BUFS(sc);
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		buf_reset(all[i]);
+		fn(all[i]);
 }
 
 static void
@@ -318,7 +299,7 @@ render_one(const struct job *j, struct rcpt *r,
 
 	render_data_init(&d);
 	d.fallback = shared;
-	scratch_clear(sc);
+	scratch_each(sc, buf_clear);
 
 	if (r->data[0] != '\0' && render_data_add_json(&d, r->data,
 				      strlen(r->data), err, sizeof(err)) < 0) {
@@ -487,10 +468,10 @@ run_job(struct job *j, struct relay *relay, const char *relay_err)
 		log_warn("task %llu: DKIM key of %s unusable (%s): sending "
 			 "unsigned",
 		    (unsigned long long)j->task, j->domain, why);
-	scratch_init(&sc);
+	scratch_each(&sc, buf_init);
 	for (uint32_t i = 0; i < j->n; i++)
 		render_one(j, &j->rcpts[i], &shared, key, offset, &sc);
-	scratch_reset(&sc);
+	scratch_each(&sc, buf_reset);
 	dkim_key_free(key);
 	render_data_reset(&shared);
 

@@ -134,7 +134,13 @@ async function main() {
 		const sesdPort = Number(sesd.endpoint.split(':')[1]);
 		const base = wrk(sport, lua);
 		const cpu0 = cpuTimes(sesd.pid, pg);
+		/* BENCH_PERF=FILE: a perf profile of sesd during its run (perf report -i FILE) */
+		const perf = process.env.BENCH_PERF ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '2999', '-g',
+			'-p', String(sesd.pid), '-o', process.env.BENCH_PERF, '--', 'sleep', String(Math.max(1, DURATION - 2))],
+		{ stdio: 'ignore' }) : null;
 		const real = wrk(sesdPort, lua);
+		if (perf)
+			await new Promise((resolve) => (perf.exitCode !== null ? resolve() : perf.on('exit', resolve)));
 		const cpu1 = cpuTimes(sesd.pid, pg);
 		const envErrors = /envelope errors: (\d+)/.exec(real.raw);
 		console.log(`ListEmailTemplates (signed, ${CONNS} connections, ${DURATION} s each, wrk -t1):`);

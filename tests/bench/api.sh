@@ -2,7 +2,8 @@
 # tests/bench/api.sh: API throughput against baselines measured in the same
 # run (see api.js): signed ListEmailTemplates vs a static evhttp reply, and
 # CreateReceiverDetailWithData rows vs psql \copy.
-#   tests/bench/api.sh     (env: BENCH_SECONDS=10 BENCH_CONNS=32 BENCH_ROW_CALLS=5)
+#   tests/bench/api.sh     (env: BENCH_SECONDS=10 BENCH_CONNS=32 BENCH_ROW_CALLS=5,
+#                           BENCH_PERF=FILE: perf record of sesd's run)
 # Builds an optimised tree in build-release/ (the test builds are -O0).
 set -eu
 cd "$(dirname "$0")/../.."
