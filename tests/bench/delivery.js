@@ -264,7 +264,9 @@ async function runSesd(pg, sinkPort, sinkPid, ids, dkim) {
 		if (PGSS)
 			console.log(pg.psql(`SELECT format('  %8s ms %8s calls %7s us/row  %s', round(total_exec_time), calls,
 				round((1000 * total_exec_time / greatest(rows, 1))::numeric, 1), left(regexp_replace(query, '\\s+', ' ', 'g'), 110))
-				FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20`));
+				FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20`) + '\n' +
+				pg.psql(`SELECT format('  deliveries: %s autovacuum, %s autoanalyze, %s dead rows', autovacuum_count,
+				autoanalyze_count, n_dead_tup) FROM pg_stat_user_tables WHERE relname = 'deliveries'`));
 		const states = pg.psql(`SELECT state || '=' || count(*) FROM deliveries WHERE task_id=${task} GROUP BY state ORDER BY 1`)
 			.split('\n').join(' ');
 		const sent = Number(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id=${task} AND state='sent'`));
