@@ -620,13 +620,18 @@ submit_ready(struct sched *s)
 			job_give_back(
 			    s, j, "not handed to a worker (sesd stopping)");
 		else if (now_ms() - j->claimed_ms >
-			 (uint64_t)s->cfg->smtp_lease * 1000 / 2)
+			 (uint64_t)s->cfg->smtp_lease * 1000 / 2) {
 			/* waited out half its lease behind a slow batch: the
 			 * rest may not cover its session, and a lease that
 			 * expires mid-session lets another node send it too */
+			log_info("dispatcher: batch %" PRIu64 " (%zu "
+				 "recipients) back to the queue: it waited "
+				 "%" PRIu64 " ms for smtp %d, over half its "
+				 "lease",
+			    j->seq, j->n, now_ms() - j->claimed_ms, i + 1);
 			job_give_back(s, j,
 			    "not handed to a worker within half its lease");
-		else
+		} else
 			submit(s, i, j);
 	}
 }

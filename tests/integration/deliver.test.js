@@ -10,7 +10,8 @@
  *   - a missing variable (per-recipient) fails that recipient only, with a clear reason;
  *   - a worker SIGKILLed mid-batch is replaced, its batch retried: every recipient sent, the
  *     killed batch's at most twice, every other exactly once (the next batch, claimed while
- *     the worker was busy, among them);
+ *     the worker was busy, among them); a next batch that waited out half its lease behind a
+ *     slow session goes back to the queue and is sent once;
  *   - two sesd on one database share a 10,000-recipient task: each recipient exactly once, and
  *     both nodes did part of it; every claim a heap-only update, no lease left behind;
  *   - outcomes: 5xx to RCPT bounced, 4xx deferred by [smtp] retry_base, failed once
@@ -272,6 +273,38 @@ test('a worker killed mid-batch is replaced and its batch retried: the others ex
 		assert.ok(Number(pg.psql(`SELECT max(attempts) FROM deliveries WHERE task_id = ${r.TaskId}
 			AND email IN (${[...batch].map((e) => `'${e}'`).join(',')})`)) >= 2);
 		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10');
+	} finally {
+		await sesd.stop();
+		await sink.stop();
+	}
+});
+
+test('a next batch that waited out half its lease goes back to the queue, and is sent once', async () => {
+	/* each DATA answered after 2 s: a batch of 3 takes ~6 s, over half the 10 s lease, so the
+	 * batch claimed for the worker while it works is given back instead of being started
+	 * with too little lease left, and claimed again */
+	const sink = await startSink({ args: ['-w', '2'] });
+	const sesd = await startSesd({ pg, conf: { ...smtpConf(sink, { workers: 1, messages_per_session: 3, lease: '10s' }),
+		sesd: { log_level: 'info' } } });
+	try {
+		const A = sdkClient(sesd, 0);
+		const emails = Array.from({ length: 6 }, (_, i) => `h${i}@example.org`);
+		const list = await newList(A, 'half lease', emails.map((e) => ({ Email: e, TemplateData: '{"name":"H","code":"0"}' })));
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Half {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		await sesd.waitForLog(/back to the queue: it waited \d+ ms for smtp 1, over half its lease/, 20000);
+		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 60000);
+		await sleep(300);
+		const copies = {};
+		for (const m of sink.messages())
+			for (const e of m.rcpts)
+				copies[e] = (copies[e] || 0) + 1;
+		assert.deepEqual(emails.map((e) => copies[e]), emails.map(() => 1), 'each recipient exactly once');
+		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sent'`), '6');
+		/* the batch given back was claimed again: one attempt more, never sent twice */
+		assert.ok(Number(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND attempts >= 2`)) >= 3,
+			'the given-back batch was claimed again');
+		assert.equal(pg.psql('SELECT count(*) FROM dlv_leases'), '0');
 	} finally {
 		await sesd.stop();
 		await sink.stop();
