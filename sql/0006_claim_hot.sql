@@ -44,6 +44,11 @@ INSERT INTO dlv_leases (owner, until, ids)
 SELECT coalesce(lease_owner, ''), max(lease_until), array_agg(id)
   FROM deliveries WHERE state = 'sending' GROUP BY lease_owner;
 
+-- a final row keeps no due time (every statement that ends a delivery
+-- clears it; this only makes sure of rows written before)
+UPDATE deliveries SET next_attempt_at = NULL
+ WHERE state NOT IN ('queued', 'sending', 'deferred')
+   AND next_attempt_at IS NOT NULL;
 DROP INDEX deliveries_leased;
 DROP INDEX deliveries_queue;
 CREATE INDEX deliveries_queue ON deliveries (next_attempt_at, id)
