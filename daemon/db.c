@@ -773,6 +773,14 @@ failed_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+bool
+db_res_ok(const struct db_res *res, const char *what)
+{
+	if (res->status == DB_FAIL)
+		log_warn("%s: %s", what, res->errmsg);
+	return res->status == DB_OK;
+}
+
 const char *
 db_val(const struct db_res *res, int row, int col)
 {

@@ -76,6 +76,9 @@ void db_query_read(struct db *db, struct db_stmt *st, const char *const *params,
 
 /* Row access: value text (NULL for SQL NULL) and its length. */
 const char *db_val(const struct db_res *res, int row, int col);
+/* True when res is DB_OK. A DB_FAIL is logged as a warning, "what: the
+ * server's error"; DB_DOWN is not (the pool logs the connection's loss). */
+bool db_res_ok(const struct db_res *res, const char *what);
 size_t db_len(const struct db_res *res, int row, int col);
 int64_t db_int(const struct db_res *res, int row, int col); /* NULL -> 0 */
 bool db_bool(const struct db_res *res, int row, int col);   /* 't' */

@@ -317,12 +317,8 @@ expire_done(const struct db_res *res, void *arg)
 	struct sched *s = arg;
 
 	s->expiring = false;
-	if (res->status != DB_OK) {
-		if (res->status == DB_FAIL)
-			log_warn(
-			    "dispatcher: expiring leases: %s", res->errmsg);
+	if (!db_res_ok(res, "dispatcher: expiring leases"))
 		return;
-	}
 	if (db_int(res, 0, 0) > 0 || db_int(res, 0, 1) > 0)
 		log_info("dispatcher: %" PRId64 " expired leases back to "
 			 "deferred, %" PRId64 " tasks finished",
@@ -487,11 +483,8 @@ claim_done(const struct db_res *res, void *arg)
 	free(c);
 	s->claims--;
 	s->reserved[slot] = false;
-	if (res->status != DB_OK) {
-		if (res->status == DB_FAIL)
-			log_warn("dispatcher: claim: %s", res->errmsg);
+	if (!db_res_ok(res, "dispatcher: claim"))
 		return;
-	}
 	if (res->nrows == 0) {
 		/* nothing after the cursor: start over at once */
 		if (!cursor_at_start(s)) {

@@ -392,12 +392,7 @@ refill_done(const struct db_res *res, void *arg)
 	int n = 0;
 
 	t->refilling = false;
-	if (res->status != DB_OK) {
-		if (res->status == DB_FAIL)
-			log_warn("scheduler: refill: %s", res->errmsg);
-		return;
-	}
-	if (t->stopping)
+	if (!db_res_ok(res, "scheduler: refill") || t->stopping)
 		return;
 	for (int i = 0; i < res->nrows; i++) {
 		if (db_val(res, i, 1) == NULL)
@@ -432,12 +427,7 @@ overdue_done(const struct db_res *res, void *arg)
 	bool any = false;
 
 	t->sweeping = false;
-	if (res->status != DB_OK) {
-		if (res->status == DB_FAIL)
-			log_warn("scheduler: overdue sweep: %s", res->errmsg);
-		return;
-	}
-	if (t->stopping)
+	if (!db_res_ok(res, "scheduler: overdue sweep") || t->stopping)
 		return;
 	for (int i = 0; i < res->nrows; i++) {
 		uint64_t task = (uint64_t)db_int(res, i, 0);
