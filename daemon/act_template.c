@@ -269,6 +269,7 @@ act_get(struct api_req *req)
 	db_query_read(req->db, &db_templates_get, params, get_done, req);
 }
 
+/* The page and the account's template version, from one snapshot. */
 static void
 list_done(const struct db_res *res, void *arg)
 {
@@ -280,34 +281,49 @@ list_done(const struct db_res *res, void *arg)
 	g = api_reply_begin(req);
 	jw_open_arr(g, "TemplatesMetadata");
 	for (int i = 0; i < res->nrows; i++) {
-		if (db_val(res, i, 1) == NULL)
+		if (db_val(res, i, 2) == NULL)
 			continue; /* empty page */
 		jw_open_obj(g, NULL);
-		jw_int(g, "CreatedTimestamp", db_int(res, i, 5));
-		jw_str(g, "TemplateName", db_val(res, i, 2));
-		jw_int(g, "TemplateStatus", db_int(res, i, 3));
-		jw_int(g, "TemplateID", db_int(res, i, 1));
-		jw_str(g, "ReviewReason", db_val(res, i, 4));
+		jw_int(g, "CreatedTimestamp", db_int(res, i, 6));
+		jw_str(g, "TemplateName", db_val(res, i, 3));
+		jw_int(g, "TemplateStatus", db_int(res, i, 4));
+		jw_int(g, "TemplateID", db_int(res, i, 2));
+		jw_str(g, "ReviewReason", db_val(res, i, 5));
 		jw_close_obj(g);
 	}
 	jw_close_arr(g);
-	jw_int(g, "TotalCount", res->nrows ? db_int(res, 0, 0) : 0);
-	api_reply_end(req);
+	jw_int(g, "TotalCount", db_int(res, 0, 1));
+	api_reply_end_cache(req, db_int(res, 0, 0));
 }
 
 static void
-act_list(struct api_req *req)
+list_query(struct api_req *req)
 {
 	char app[24], lim[24], off[24];
-	int64_t offset, limit;
+	int64_t offset = 0, limit = 0;
 
-	if (api_page(req, &offset, &limit) < 0)
-		return;
+	api_int(req, "Limit", &limit);
+	api_int(req, "Offset", &offset);
 	api_fmt_u64(app, req->app_id);
 	snprintf(lim, sizeof(lim), "%lld", (long long)limit);
 	snprintf(off, sizeof(off), "%lld", (long long)offset);
 	const char *params[] = {app, lim, off};
 	db_query_read(req->db, &db_templates_list, params, list_done, req);
+}
+
+/* A page seen before is sent again while the account's templates are
+ * unchanged (api.h, reply cache). */
+static void
+act_list(struct api_req *req)
+{
+	char key[48];
+	int64_t offset, limit;
+
+	if (api_page(req, &offset, &limit) < 0)
+		return;
+	snprintf(
+	    key, sizeof(key), "%lld/%lld", (long long)limit, (long long)offset);
+	api_reply_kept(req, &db_templates_versions, key, list_query);
 }
 
 static void

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -25,6 +27,11 @@
 #define API_VERSION  "2020-10-02"
 #define TC3_MAX_SKEW 300
 #define RATE_BUCKETS 1024
+/* Reply cache: direct-mapped slots, and the largest reply kept, so that it
+ * holds at most CACHE_SLOTS * CACHE_MAX_REPLY bytes (16 MiB). */
+#define CACHE_SLOTS     256
+#define CACHE_MAX_REPLY (64 * 1024)
+#define CACHE_KEY_MAX   32
 
 /* A configuration shared by the requests that started under it. */
 struct cfg_ref {
@@ -52,7 +59,22 @@ struct rate {
 	int count;
 };
 
+/*
+ * A reply kept for (action, account, key): the envelope up to where
+ * "RequestId" goes, built when the database's version of what the reply
+ * reads was version.
+ */
+struct cached_reply {
+	const struct action *action; /* NULL: empty slot */
+	uint64_t app_id;
+	char key[CACHE_KEY_MAX];
+	int64_t version;
+	char *body;
+	size_t len;
+};
+
 struct api {
+	struct event_base *base;
 	struct db *db;
 	struct cfg_ref *cfg;
 	const struct action **actions; /* sorted by name */
@@ -61,6 +83,8 @@ struct api {
 	size_t inflight;
 	api_task_fn *task_hook;
 	void *task_arg;
+	struct cached_reply cache[CACHE_SLOTS];
+	struct vcheck *vchecks;
 };
 
 struct api_req_priv {
@@ -68,6 +92,23 @@ struct api_req_priv {
 	struct cfg_ref *cfg;
 	yajl_val tree;
 	yajl_gen gen;
+	/* api_reply_kept(): the request's slot, and while its version is
+	 * checked, the next request of the batch and what to call if the
+	 * kept reply is stale */
+	char cache_key[CACHE_KEY_MAX];
+	struct cached_reply *cache_slot;
+	struct api_req_priv *vnext;
+	act_fn *build;
+};
+
+/* The requests of one loop turn whose kept replies need one statement's
+ * version check. */
+struct vcheck {
+	struct api *api;
+	struct db_stmt *st;
+	struct api_req_priv *reqs, **tail;
+	struct event *ev;
+	struct vcheck *next;
 };
 
 static const struct {
@@ -108,10 +149,11 @@ add_table(struct api *api, const struct action *t)
 }
 
 struct api *
-api_new(struct db *db)
+api_new(struct event_base *base, struct db *db)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
 
+	api->base = base;
 	api->db = db;
 	add_table(api, act_identity_actions);
 	add_table(api, act_address_actions);
@@ -150,6 +192,14 @@ api_free(struct api *api)
 {
 	if (api == NULL)
 		return;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		free(api->cache[i].body);
+	while (api->vchecks != NULL) {
+		struct vcheck *vc = api->vchecks;
+		api->vchecks = vc->next;
+		event_free(vc->ev);
+		free(vc);
+	}
 	for (size_t i = 0; i < RATE_BUCKETS; i++) {
 		struct rate *r = api->rates[i], *next;
 		for (; r; r = next) {
@@ -276,6 +326,151 @@ void
 api_reply_ok(struct api_req *req)
 {
 	api_reply_begin(req);
+	api_reply_end(req);
+}
+
+/* --- reply cache --- */
+
+static bool
+slot_holds(const struct cached_reply *c, const struct api_req_priv *p)
+{
+	return c->action == p->pub.action && c->app_id == p->pub.app_id &&
+	       strcmp(c->key, p->cache_key) == 0;
+}
+
+/* Sends the kept reply with this request's RequestId; frees p. */
+static void
+reply_kept(struct api_req_priv *p)
+{
+	struct cached_reply *c = p->cache_slot;
+	struct api_req *req = &p->pub;
+	struct buf b = {0};
+
+	buf_reserve(&b, c->len + sizeof(",\"RequestId\":\"\"}}") + 36);
+	buf_add(&b, c->body, c->len);
+	buf_adds(&b, ",\"RequestId\":\"");
+	buf_adds(&b, req->request_id);
+	buf_adds(&b, "\"}}");
+	log_debug("api: %s app=%llu ok (kept reply, version %lld) %llums",
+	    req->action->name, (unsigned long long)req->app_id,
+	    (long long)c->version,
+	    (unsigned long long)(now_ms() - req->started_ms));
+	http_reply(req->http, 200, "application/json", b.data, b.len, NULL);
+	buf_reset(&b);
+	req_free(p);
+}
+
+/* The answer to one batch: (app_id, version) rows. */
+static void
+vcheck_done(const struct db_res *res, void *arg)
+{
+	struct api_req_priv *p = arg, *next;
+
+	for (; p != NULL; p = next) {
+		struct cached_reply *c = p->cache_slot;
+		int64_t version = 0;
+
+		next = p->vnext;
+		if (res->status != DB_OK) {
+			api_fail_db(&p->pub, res);
+			continue;
+		}
+		for (int i = 0; i < res->nrows; i++)
+			if ((uint64_t)db_int(res, i, 0) == p->pub.app_id)
+				version = db_int(res, i, 1);
+		/* the slot may have changed hands or versions meanwhile */
+		if (slot_holds(c, p) && c->version == version)
+			reply_kept(p);
+		else
+			p->build(&p->pub);
+	}
+}
+
+/* End of a loop turn: one statement for every request that asked. */
+static void
+vcheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct vcheck *vc = arg;
+	struct buf ids = {0};
+	struct api_req_priv *batch = vc->reqs;
+
+	(void)fd;
+	(void)what;
+	vc->reqs = NULL;
+	vc->tail = &vc->reqs;
+	/* an account twice in the array is still one row */
+	buf_addc(&ids, '{');
+	for (struct api_req_priv *p = batch; p != NULL; p = p->vnext)
+		buf_addf(&ids, "%s%llu", p == batch ? "" : ",",
+		    (unsigned long long)p->pub.app_id);
+	buf_addc(&ids, '}');
+	const char *params[] = {ids.data};
+	db_query_read(vc->api->db, vc->st, params, vcheck_done, batch);
+	buf_reset(&ids);
+}
+
+void
+api_reply_kept(struct api_req *req, struct db_stmt *versions, const char *key,
+    act_fn *build)
+{
+	struct api_req_priv *p = (struct api_req_priv *)req;
+	struct api *api = req->api;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	struct vcheck *vc;
+
+	if (strlen(key) >= sizeof(p->cache_key))
+		fatalx("api: cache key %s is too long", key);
+	snprintf(p->cache_key, sizeof(p->cache_key), "%s", key);
+	h = (h ^ (uintptr_t)req->action) * 1099511628211ULL;
+	h = (h ^ req->app_id) * 1099511628211ULL;
+	for (const char *s = key; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	p->cache_slot = &api->cache[h % CACHE_SLOTS];
+	if (!slot_holds(p->cache_slot, p)) {
+		build(req);
+		return;
+	}
+	for (vc = api->vchecks; vc != NULL && vc->st != versions; vc = vc->next)
+		;
+	if (vc == NULL) {
+		vc = xcalloc(1, sizeof(*vc));
+		vc->api = api;
+		vc->st = versions;
+		vc->tail = &vc->reqs;
+		vc->ev = event_new(api->base, -1, 0, vcheck_cb, vc);
+		vc->next = api->vchecks;
+		api->vchecks = vc;
+	}
+	p->build = build;
+	p->vnext = NULL;
+	*vc->tail = p;
+	vc->tail = &p->vnext;
+	/* after the callbacks already due, as db.c sends its queue */
+	if (vc->reqs == p)
+		event_active(vc->ev, 0, 0);
+}
+
+void
+api_reply_end_cache(struct api_req *req, int64_t version)
+{
+	struct api_req_priv *p = (struct api_req_priv *)req;
+	struct cached_reply *c = p->cache_slot;
+	const unsigned char *out;
+	size_t len;
+
+	yajl_gen_get_buf(p->gen, &out, &len);
+	/* an older snapshot finishing late never replaces a newer reply */
+	if (c != NULL && len <= CACHE_MAX_REPLY &&
+	    (!slot_holds(c, p) || version >= c->version)) {
+		free(c->body);
+		c->action = req->action;
+		c->app_id = req->app_id;
+		snprintf(c->key, sizeof(c->key), "%s", p->cache_key);
+		c->version = version;
+		c->body = xmalloc(len);
+		memcpy(c->body, out, len);
+		c->len = len;
+	}
 	api_reply_end(req);
 }
 

@@ -86,6 +86,28 @@ void api_reply_end(struct api_req *req);
 void api_reply_ok(struct api_req *req);
 
 /*
+ * Reply cache, per node. A read action whose reply depends only on rows
+ * of one account that the database versions (a counter its triggers bump
+ * in the writing transaction, e.g. template_versions) may answer with the
+ * reply it built last time for the same (action, account, key), once the
+ * database, asked after this request arrived, says the version is still
+ * the one that reply was built at. So every reply is as fresh as a query
+ * made for it: a write is seen as soon as it commits, on any node.
+ *   api_reply_kept(): key is the request's normalised parameters (< 32
+ *     bytes). With a reply kept, its version is checked with versions
+ *     ($1 bigint[] of accounts -> (app_id, version) rows; an account
+ *     without a row is at version 0), one statement for all the requests
+ *     of a loop turn; unchanged, the kept reply is sent with this
+ *     request's RequestId. Otherwise build(req) answers as usual.
+ *   api_reply_end_cache(): for build: api_reply_end() that also keeps the
+ *     reply under version, read by the same statement as its rows.
+ */
+struct db_stmt;
+void api_reply_kept(struct api_req *req, struct db_stmt *versions,
+    const char *key, act_fn *build);
+void api_reply_end_cache(struct api_req *req, int64_t version);
+
+/*
  * Failure: sends Response.Error {Code, Message} and frees req. fmt may be
  * NULL for the code's default message.
  */
@@ -121,7 +143,8 @@ extern const struct action act_blacklist_actions[];
 extern const struct action act_send_actions[];
 extern const struct action act_query_actions[];
 
-struct api *api_new(struct db *db);
+struct event_base;
+struct api *api_new(struct event_base *base, struct db *db);
 void api_free(struct api *api);
 /* Swaps in a new configuration; requests in flight keep the old one until
  * they finish. Takes ownership of cfg. */

@@ -18,6 +18,9 @@ struct db_stmt db_templates_get = {"templates_get",
     2, 0};
 
 /*
+ * version: the account's template_versions row (0 when it has none yet),
+ * read in the same snapshot as the page, so that a reply kept under it is
+ * exactly the page at that version.
  * created: Unix seconds rounded half up, exactly what
  * extract(epoch)::bigint gives for any time after 1970, without numeric
  * arithmetic: extract returns numeric since PostgreSQL 14, about a tenth
@@ -25,13 +28,22 @@ struct db_stmt db_templates_get = {"templates_get",
  * holds these microseconds exactly enough for the rounding.
  */
 struct db_stmt db_templates_list = {"templates_list",
-    "SELECT c.total, t.id, t.name, t.status, t.review_reason, t.created "
-    "FROM (SELECT count(*) AS total FROM templates WHERE app_id = $1) c "
+    "SELECT c.version, c.total, t.id, t.name, t.status, t.review_reason, "
+    "t.created "
+    "FROM (SELECT coalesce((SELECT version FROM template_versions "
+    "  WHERE app_id = $1), 0) AS version, "
+    "  (SELECT count(*) FROM templates WHERE app_id = $1) AS total) c "
     "LEFT JOIN LATERAL (SELECT id, name, status, review_reason, "
     "  floor(date_part('epoch', created_at) + 0.5)::bigint AS created "
     "  FROM templates WHERE app_id = $1 "
     "  ORDER BY id DESC LIMIT $2 OFFSET $3) t ON true",
     3, 0};
+
+/* Accounts absent from template_versions are at version 0. */
+struct db_stmt db_templates_versions = {"templates_versions",
+    "SELECT app_id, version FROM template_versions "
+    "WHERE app_id = ANY ($1::bigint[])",
+    1, 0};
 
 struct db_stmt db_templates_update = {"templates_update",
     "UPDATE templates SET name = $3, html = $4, text_body = $5, "

@@ -14,9 +14,13 @@ extern struct db_stmt db_templates_insert;
 /* $1 app, $2 id -> name, html, text_body, status (read-only) */
 extern struct db_stmt db_templates_get;
 /* $1 app, $2 limit, $3 offset
- * -> total, id, name, status, review_reason, created (unix); one row with
- *    NULL id when the page is empty (read-only) */
+ * -> version (template_versions), total, id, name, status, review_reason,
+ *    created (unix); one row with NULL id when the page is empty
+ *    (read-only) */
 extern struct db_stmt db_templates_list;
+/* $1 bigint[] of apps -> app_id, version (template_versions; no row:
+ * version 0) (read-only) */
+extern struct db_stmt db_templates_versions;
 /* $1 app, $2 id, $3 name, $4 html, $5 text, $6 variables, $7 status,
  * $8 reason -> id (no row: no such template) */
 extern struct db_stmt db_templates_update;

@@ -298,7 +298,7 @@ main(int argc, char **argv)
 	/* every node runs the scheduler; the database keeps runs single */
 	sd.timed = timed_new(sd.base, sd.db, cfg);
 	timed_set_release_hook(sd.timed, release_cb, &sd);
-	sd.api = api_new(sd.db);
+	sd.api = api_new(sd.base, sd.db);
 	api_set_config(sd.api, cfg);
 	api_set_task_hook(sd.api, task_cb, &sd);
 	sd.http = http_new(sd.base, api_http_cb, sd.api);

@@ -105,6 +105,10 @@ test('baseline: calls succeed', async () => {
 		TemplateContent: { Html: b64('<p>{{name}}</p>') } });
 	templateId = r.TemplateID;
 	assert.equal(typeof templateId, 'number');
+	/* twice: the node now keeps this page, which it must not send while it cannot ask
+	 * the database whether the page is still current (api.h, reply cache) */
+	for (let i = 0; i < 2; i++)
+		assert.equal((await raw()).TotalCount, 1);
 	assertSameSesd();
 });
 

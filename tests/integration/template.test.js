@@ -4,15 +4,19 @@
  * UpdateEmailTemplate, DeleteEmailTemplate through the official Node SDK.
  * Two sesd processes share one PostgreSQL: `main` with the defaults ([templates] review =
  * auto, max_size 1M, [limits] templates 1000) and `small` ([templates] review = manual,
- * max_size 2k, [limits] templates 3) with accounts of their own.
+ * max_size 2k, [limits] templates 3) with accounts of their own. A third, `twin`, serves
+ * main's accounts at log level debug, for the reply cache's cross-node test.
  */
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startPg, startSesd, sdkClient, expectCode, randomAlnum } = require('./lib/stack');
+const { signedRequest } = require('../tools/tc3sign');
 
 let pg;
 let main;
 let small;
+let twin;
+let mainAccounts;
 let A; /* main, account 1000001 */
 let B; /* main, account 1000002 */
 let M; /* small, account 2000001: manual review and size limit */
@@ -31,7 +35,8 @@ function accounts(prefix, base) {
 
 before(async () => {
 	pg = await startPg();
-	main = await startSesd({ pg, accounts: accounts('tplmain', 1000000), conf: { api: { rate_limit: 0 } } });
+	mainAccounts = accounts('tplmain', 1000000);
+	main = await startSesd({ pg, accounts: mainAccounts, conf: { api: { rate_limit: 0 } } });
 	small = await startSesd({
 		pg,
 		accounts: accounts('tplsmall', 2000000),
@@ -44,6 +49,8 @@ before(async () => {
 });
 
 after(async () => {
+	if (twin)
+		await twin.stop();
 	if (small)
 		await small.stop();
 	if (main)
@@ -384,7 +391,16 @@ test('concurrent reads: a failing read does not fail the reads sharing its round
 		return [new Set(r.filter((_, i) => i % 2 === 0)), new Set(r.filter((_, i) => i % 2 === 1))];
 	};
 	assert.deepEqual(await round(), [new Set(['ok']), new Set(['neighbour'])]);
-	pg.psql('ALTER TABLE templates RENAME COLUMN review_reason TO review_reason_gone');
+	/* the lists now have a kept reply: the version check fails for all of them */
+	pg.psql('ALTER TABLE template_versions RENAME COLUMN version TO version_gone');
+	try {
+		assert.deepEqual(await round(), [new Set(['InternalError']), new Set(['neighbour'])]);
+	} finally {
+		pg.psql('ALTER TABLE template_versions RENAME COLUMN version_gone TO version');
+	}
+	/* a version that moved sends the lists to their own statement, which fails */
+	pg.psql(`ALTER TABLE templates RENAME COLUMN review_reason TO review_reason_gone;
+		UPDATE template_versions SET version = version + 1 WHERE app_id = ${mainAccounts[0].appId}`);
 	try {
 		assert.deepEqual(await round(), [new Set(['InternalError']), new Set(['neighbour'])]);
 	} finally {
@@ -392,4 +408,121 @@ test('concurrent reads: a failing read does not fail the reads sharing its round
 	}
 	assert.deepEqual(await round(), [new Set(['ok']), new Set(['neighbour'])]);
 	await A.DeleteEmailTemplate({ TemplateID: id });
+});
+
+/*
+ * The reply cache (api.h): a node sends a page it built before only when the database,
+ * asked on this request, says the account's templates have not changed since; any change
+ * (through any node, or by hand in SQL) shows on the very next request to every node.
+ */
+test('List: a kept reply is sent only while the account\'s templates are unchanged, on any node', async () => {
+	twin = await startSesd({ pg, accounts: mainAccounts, migrate: false,
+		conf: { api: { rate_limit: 0 }, sesd: { log_level: 'debug' } } });
+	const T = sdkClient(twin, 0); /* account A, on the twin node */
+	const T2 = sdkClient(twin, 1); /* account B, on the twin node */
+	const kept = () => twin.log().split('\n').filter((l) => /ListEmailTemplates .* ok \(kept reply/.test(l)).length;
+	const page = { Limit: 3, Offset: 0 };
+	const names = (r) => r.TemplatesMetadata.map((t) => t.TemplateName);
+	const withoutId = ({ RequestId, ...rest }) => rest;
+	const id1 = await create(A, 'kept 1', { Text: b64('one') });
+
+	/* raw replies: the kept one is the built one, byte for byte, with its own RequestId */
+	const acc = mainAccounts[0];
+	const rawList = async () => (await signedRequest({ endpoint: twin.endpoint, secretId: acc.secretId,
+		secretKey: acc.secretKey, action: 'ListEmailTemplates', body: page })).body;
+	const b1 = await rawList();
+	assert.equal(kept(), 0);
+	const b2 = await rawList();
+	assert.equal(kept(), 1, 'the second identical request is answered from the kept reply');
+	const rid = /"RequestId":"([0-9a-f-]{36})"\}\}$/;
+	assert.match(b1, rid);
+	assert.match(b2, rid);
+	assert.notEqual(rid.exec(b1)[1], rid.exec(b2)[1]);
+	assert.equal(b2.replace(rid, ''), b1.replace(rid, ''));
+
+	const check = async (what, want) => {
+		const before = kept();
+		const r = await T.ListEmailTemplates(page);
+		assert.equal(kept(), before, `${what}: answered from a stale reply`);
+		const fresh = await A.ListEmailTemplates(page);
+		assert.deepEqual(withoutId(r), withoutId(fresh), what);
+		want(r);
+		/* and unchanged again, the new page is kept */
+		const again = await T.ListEmailTemplates(page);
+		assert.equal(kept(), before + 1, `${what}: the new page is not kept`);
+		assert.deepEqual(withoutId(again), withoutId(r), what);
+	};
+	const n = (await A.ListEmailTemplates(page)).TotalCount;
+	/* a create on the other node */
+	const id2 = await create(A, 'kept 2', { Text: b64('two') });
+	await check('create on main', (r) => {
+		assert.equal(r.TotalCount, n + 1);
+		assert.deepEqual(names(r).slice(0, 2), ['kept 2', 'kept 1']);
+	});
+	await A.UpdateEmailTemplate({ TemplateID: id1, TemplateName: 'kept 1 renamed', TemplateContent: { Text: b64('1') } });
+	await check('update on main', (r) => assert.deepEqual(names(r).slice(0, 2), ['kept 2', 'kept 1 renamed']));
+	pg.psql(`UPDATE templates SET review_reason = 'by hand' WHERE id = ${id2}`);
+	await check('UPDATE in psql', (r) => assert.equal(r.TemplatesMetadata[0].ReviewReason, 'by hand'));
+	pg.psql(`SELECT sesd_template_review(${id2}, false, 'rejected by hand')`);
+	await check('sesd_template_review()', (r) => assert.equal(r.TemplatesMetadata[0].TemplateStatus, 2));
+	await A.DeleteEmailTemplate({ TemplateID: id2 });
+	await check('delete on main', (r) => {
+		assert.equal(r.TotalCount, n);
+		assert.equal(names(r)[0], 'kept 1 renamed');
+	});
+	/* another page and another account are other keys */
+	const other = await T.ListEmailTemplates({ Limit: 1, Offset: 0 });
+	assert.equal(other.TemplatesMetadata.length, 1);
+	/* both accounts at the same version, so only the key tells their pages apart */
+	pg.psql(`INSERT INTO template_versions (app_id, version)
+		SELECT ${mainAccounts[1].appId}, version FROM template_versions WHERE app_id = ${acc.appId}
+		ON CONFLICT (app_id) DO UPDATE SET version = excluded.version`);
+	const bPage = await T2.ListEmailTemplates(page);
+	assert.deepEqual(withoutId(bPage), withoutId(await B.ListEmailTemplates(page)));
+	assert.ok(!names(bPage).includes('kept 1 renamed'), 'account B got account A\'s kept page');
+	const bAgain = await T2.ListEmailTemplates(page);
+	assert.deepEqual(withoutId(bAgain), withoutId(bPage));
+	/* a write by B leaves A's kept page valid */
+	const before = kept();
+	const bid = await create(B, 'b kept', { Text: b64('b') });
+	await T.ListEmailTemplates(page);
+	assert.equal(kept(), before + 1, 'a write of account B invalidated account A\'s page');
+	await B.DeleteEmailTemplate({ TemplateID: bid });
+	await A.DeleteEmailTemplate({ TemplateID: id1 });
+});
+
+test('template_versions: every kind of change to templates moves the account\'s version', async () => {
+	const app = mainAccounts[0].appId;
+	const other = mainAccounts[1].appId;
+	const vs = () => pg.psql(`SELECT coalesce((SELECT version FROM template_versions WHERE app_id = ${app}), 0),
+		coalesce((SELECT version FROM template_versions WHERE app_id = ${other}), 0)`).split('|').map(BigInt);
+	const moved = (before, what, { a = true, b = false } = {}) => {
+		const now = vs();
+		assert.equal(now[0] > before[0], a, `${what}: account A's version ${before[0]} -> ${now[0]}`);
+		assert.equal(now[1] > before[1], b, `${what}: account B's version ${before[1]} -> ${now[1]}`);
+		assert.ok(now[0] >= before[0] && now[1] >= before[1], `${what}: a version went down`);
+		return now;
+	};
+	let v = vs();
+	const id = await create(A, 'versioned', { Text: b64('v') });
+	v = moved(v, 'insert');
+	pg.psql(`UPDATE templates SET name = name WHERE id = ${id}`);
+	v = moved(v, 'update');
+	/* an operator moving a template to another account moves both versions */
+	pg.psql(`UPDATE templates SET app_id = ${other} WHERE id = ${id}`);
+	v = moved(v, 'app_id changed', { b: true });
+	pg.psql(`UPDATE templates SET app_id = ${app} WHERE id = ${id}`);
+	v = moved(v, 'app_id changed back', { b: true });
+	pg.psql(`DELETE FROM templates WHERE id = ${id}`);
+	v = moved(v, 'delete');
+	/* versions are at least the wall clock's microseconds: not handed out again after a
+	 * restore or a failover that loses recent commits */
+	const nowUs = BigInt(pg.psql('SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint'));
+	assert.ok(v[0] <= nowUs && v[0] > nowUs - 60000000n, `version ${v[0]} is not near the clock ${nowUs}`);
+	/* a rolled-back change moves nothing; TRUNCATE moves every account */
+	const inTx = pg.psql(`BEGIN; TRUNCATE templates CASCADE;
+		SELECT version FROM template_versions WHERE app_id IN (${app}, ${other}) ORDER BY app_id;
+		ROLLBACK`).split('\n').map(BigInt);
+	assert.ok(inTx[0] > v[0] && inTx[1] > v[1], `TRUNCATE: ${inTx} after ${v}`);
+	moved(v, 'rolled back', { a: false });
 });
