@@ -2,9 +2,10 @@
  * tc3.c: TC3-HMAC-SHA256 verification (ses-api.md 2.2, checklist in 10).
  * Parses Authorization, checks timestamp, skew and credential date, then
  * recomputes the signature over the raw method, path, query, signed headers
- * and body. The canonical request is streamed into a SHA-256 context rather
- * than assembled, so no buffer grows with the request. Pure: no I/O, no
- * clock, no globals. Called by api.c before any JSON parsing, and by tests.
+ * and body. The canonical request is gathered in a fixed buffer and hashed
+ * a kilobyte at a time, so no buffer grows with the request and OpenSSL
+ * sees few calls. Pure: no I/O, no clock, no globals. Called by api.c
+ * before any JSON parsing, and by tests.
  */
 #include "tc3.h"
 
@@ -41,10 +42,26 @@ struct signed_list {
 	size_t n;
 };
 
-/* The value to put on the canonical "host:" line. */
+/* The value to put on the canonical "host:" line, and which of the forms
+ * tc3_verify_key() tries it is (tc3_key.host_first). */
 struct host_variant {
 	struct span value;
 	bool lower;
+	unsigned char kind;
+};
+
+enum host_kind {
+	HOST_AS_SENT, /* trimmed, lower-cased */
+	HOST_NO_PORT, /* the same without ":port" (the Node SDK) */
+	HOST_VERBATIM /* untouched (an upper-case endpoint in Go/Python/Java) */
+};
+
+/* Bytes on their way into a digest, gathered so that OpenSSL sees a few
+ * large updates instead of one per piece of the canonical request. */
+struct gather {
+	EVP_MD_CTX *md;
+	size_t n;
+	unsigned char b[1024];
 };
 
 /* Everything one request's host attempts share. */
@@ -55,6 +72,7 @@ struct signer {
 	const char *timestamp; /* verbatim, digits only */
 	char payload_hex[2 * SHA256_LEN + 1];
 	const unsigned char *key; /* kSigning, 32 bytes */
+	EVP_MD_CTX *md;           /* reused by every digest of the request */
 };
 
 static bool is_blank(char);
@@ -77,13 +95,15 @@ static int parse_timestamp(const char *, long long *);
 static int utc_date(long long, char *, size_t);
 static size_t host_strip_port(struct span);
 static void md_update(EVP_MD_CTX *, const void *, size_t);
-static void md_update_lower(EVP_MD_CTX *, struct span);
+static void gather_add(struct gather *, const void *, size_t);
+static void gather_add_lower(struct gather *, struct span);
 static void hmac_sha256(
-    const void *, size_t, const void *, size_t, unsigned char *);
+    EVP_MD_CTX *, const void *, size_t, const void *, size_t, unsigned char *);
 static void derive_key(const char *, const struct tc3_auth *, unsigned char *);
 static void key_get(struct tc3_key *, const char *, const struct tc3_auth *);
 static int signer_init(struct signer *, const struct tc3_request *,
     const struct tc3_auth *, const struct tc3_key *);
+static void signer_done(struct signer *);
 static int canonical_hash(
     const struct signer *, const struct host_variant *, unsigned char *);
 static int signature(
@@ -221,14 +241,24 @@ tc3_verify_key(const struct tc3_request *req, const struct tc3_auth *auth,
 			return TC3_BAD_SIGNATURE;
 		raw = span_of(h->value);
 		trimmed = span_trim(raw);
-		host[nhost++] = (struct host_variant){trimmed, true};
+		host[nhost++] =
+		    (struct host_variant){trimmed, true, HOST_AS_SENT};
 		if (host_strip_port(trimmed) < trimmed.n)
 			host[nhost++] = (struct host_variant){
-			    {trimmed.p, host_strip_port(trimmed)}, true};
+			    {trimmed.p, host_strip_port(trimmed)}, true,
+			    HOST_NO_PORT};
 		if (trimmed.n != raw.n || span_has_upper(trimmed))
-			host[nhost++] = (struct host_variant){raw, false};
+			host[nhost++] =
+			    (struct host_variant){raw, false, HOST_VERBATIM};
+		/* the form this key's client signed last time goes first */
+		for (i = 1; i < nhost; i++)
+			if (host[i].kind == k->host_first) {
+				struct host_variant t = host[0];
+				host[0] = host[i];
+				host[i] = t;
+			}
 	} else
-		host[nhost++] = (struct host_variant){{NULL, 0}, false};
+		host[nhost++] = (struct host_variant){{NULL, 0}, false, 0};
 
 	if (secret_key == NULL)
 		return TC3_BAD_SIGNATURE;
@@ -237,8 +267,12 @@ tc3_verify_key(const struct tc3_request *req, const struct tc3_auth *auth,
 		return TC3_BAD_SIGNATURE;
 	for (i = 0; i < nhost && !ok; i++)
 		if (signature(&s, &host[i], sig) == 0 &&
-		    CRYPTO_memcmp(sig, auth->signature, TC3_SIG_LEN) == 0)
+		    CRYPTO_memcmp(sig, auth->signature, TC3_SIG_LEN) == 0) {
 			ok = true;
+			if (host_signed)
+				k->host_first = host[i].kind;
+		}
+	signer_done(&s);
 	return ok ? TC3_OK : TC3_BAD_SIGNATURE;
 }
 
@@ -254,18 +288,23 @@ tc3_sign(const struct tc3_request *req, const struct tc3_auth *auth,
 
 	out[0] = '\0';
 	if (host_value != NULL)
-		host = (struct host_variant){span_of(host_value), false};
+		host = (struct host_variant){
+		    span_of(host_value), false, HOST_VERBATIM};
 	else if ((h = header_find(req, span_of("host"), NULL)) != NULL)
-		host =
-		    (struct host_variant){span_trim(span_of(h->value)), true};
+		host = (struct host_variant){
+		    span_trim(span_of(h->value)), true, HOST_AS_SENT};
 	else
-		host = (struct host_variant){{NULL, 0}, false};
+		host = (struct host_variant){{NULL, 0}, false, 0};
 
 	if (secret_key == NULL)
 		return -1;
 	key_get(&k, secret_key, auth);
-	rc = signer_init(&s, req, auth, &k) == -1 ? -1
-						  : signature(&s, &host, out);
+	if (signer_init(&s, req, auth, &k) == -1)
+		rc = -1;
+	else {
+		rc = signature(&s, &host, out);
+		signer_done(&s);
+	}
 	tc3_key_reset(&k);
 	return rc;
 }
@@ -502,20 +541,32 @@ md_update(EVP_MD_CTX *md, const void *p, size_t n)
 }
 
 static void
-md_update_lower(EVP_MD_CTX *md, struct span s)
+gather_add(struct gather *g, const void *p, size_t n)
 {
-	char chunk[256];
-	size_t i, n;
+	if (g->n + n > sizeof(g->b)) {
+		md_update(g->md, g->b, g->n);
+		g->n = 0;
+		if (n > sizeof(g->b)) {
+			md_update(g->md, p, n);
+			return;
+		}
+	}
+	memcpy(g->b + g->n, p, n);
+	g->n += n;
+}
 
-	while (s.n > 0) {
-		n = s.n < sizeof(chunk) ? s.n : sizeof(chunk);
-		for (i = 0; i < n; i++)
-			chunk[i] = (s.p[i] >= 'A' && s.p[i] <= 'Z')
-				       ? (char)(s.p[i] - 'A' + 'a')
-				       : s.p[i];
-		md_update(md, chunk, n);
-		s.p += n;
-		s.n -= n;
+static void
+gather_add_lower(struct gather *g, struct span s)
+{
+	for (size_t i = 0; i < s.n; i++) {
+		char c = s.p[i] >= 'A' && s.p[i] <= 'Z'
+			     ? (char)(s.p[i] - 'A' + 'a')
+			     : s.p[i];
+		if (g->n == sizeof(g->b)) {
+			md_update(g->md, g->b, g->n);
+			g->n = 0;
+		}
+		g->b[g->n++] = (unsigned char)c;
 	}
 }
 
@@ -544,17 +595,14 @@ sha256(void)
 	return sha256_md;
 }
 
-/* HMAC-SHA256 (RFC 2104) over the fetched digest. */
+/* HMAC-SHA256 (RFC 2104) over the fetched digest, in the caller's md. */
 static void
-hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
-    unsigned char *out)
+hmac_sha256(EVP_MD_CTX *md, const void *key, size_t key_len, const void *msg,
+    size_t msg_len, unsigned char *out)
 {
 	unsigned char k[SHA256_BLOCK], pad[SHA256_BLOCK], inner[SHA256_LEN];
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int n = 0;
 
-	if (md == NULL)
-		fatalx("tc3: EVP_MD_CTX_new failed");
 	memset(k, 0, sizeof(k));
 	if (key_len > SHA256_BLOCK) {
 		if (EVP_Digest(key, key_len, k, &n, sha256(), NULL) != 1)
@@ -577,7 +625,6 @@ hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
 	md_update(md, inner, sizeof(inner));
 	if (EVP_DigestFinal_ex(md, out, &n) != 1 || n != SHA256_LEN)
 		fatalx("tc3: EVP_DigestFinal_ex failed");
-	EVP_MD_CTX_free(md);
 	OPENSSL_cleanse(k, sizeof(k));
 	OPENSSL_cleanse(pad, sizeof(pad));
 	OPENSSL_cleanse(inner, sizeof(inner));
@@ -609,10 +656,13 @@ derive_key(const char *secret, const struct tc3_auth *a, unsigned char *out)
 		EVP_MD_CTX_free(md);
 		k0_len = md_len;
 	}
-	hmac_sha256(k0, k0_len, a->date, strlen(a->date), k1);
-	hmac_sha256(k1, sizeof(k1), a->service, strlen(a->service), k2);
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		fatalx("tc3: EVP_MD_CTX_new failed");
+	hmac_sha256(md, k0, k0_len, a->date, strlen(a->date), k1);
+	hmac_sha256(md, k1, sizeof(k1), a->service, strlen(a->service), k2);
 	hmac_sha256(
-	    k2, sizeof(k2), TC3_TERMINATOR, strlen(TC3_TERMINATOR), out);
+	    md, k2, sizeof(k2), TC3_TERMINATOR, strlen(TC3_TERMINATOR), out);
+	EVP_MD_CTX_free(md);
 	OPENSSL_cleanse(k0, sizeof(k0));
 	OPENSSL_cleanse(k1, sizeof(k1));
 	OPENSSL_cleanse(k2, sizeof(k2));
@@ -666,7 +716,16 @@ signer_init(struct signer *s, const struct tc3_request *req,
 		fatalx("tc3: EVP_Digest failed");
 	hex_encode(s->payload_hex, digest, sizeof(digest));
 	s->key = k->key;
+	if ((s->md = EVP_MD_CTX_new()) == NULL)
+		fatalx("tc3: EVP_MD_CTX_new failed");
 	return 0;
+}
+
+static void
+signer_done(struct signer *s)
+{
+	EVP_MD_CTX_free(s->md);
+	s->md = NULL;
 }
 
 /*
@@ -681,60 +740,59 @@ canonical_hash(
 	const struct tc3_header *h;
 	const char *path, *query;
 	struct span name, value;
-	EVP_MD_CTX *md;
+	struct gather g;
 	unsigned int len = 0;
 	size_t count;
 	bool lower;
-	int rc = -1;
 
 	/* the Node SDK signs the real path; the others "/" (we serve "/") */
 	path = req->path != NULL && req->path[0] != '\0' ? req->path : "/";
 	query = req->query != NULL ? req->query : "";
 
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md, sha256(), NULL) != 1)
+	g.md = s->md;
+	g.n = 0;
+	if (EVP_DigestInit_ex(g.md, sha256(), NULL) != 1)
 		fatalx("tc3: EVP_DigestInit_ex failed");
-	md_update(md, req->method, strlen(req->method));
-	md_update(md, "\n", 1);
-	md_update(md, path, strlen(path));
-	md_update(md, "\n", 1);
-	md_update(md, query, strlen(query));
-	md_update(md, "\n", 1);
+	gather_add(&g, req->method, strlen(req->method));
+	gather_add(&g, "\n", 1);
+	gather_add(&g, path, strlen(path));
+	gather_add(&g, "\n", 1);
+	gather_add(&g, query, strlen(query));
+	gather_add(&g, "\n", 1);
 	for (size_t i = 0; i < s->signed_hdrs.n; i++) {
 		name = s->signed_hdrs.name[i];
 		if (span_case_eq(name, "host")) {
 			if (host->value.p == NULL)
-				goto out;
+				return -1;
 			value = host->value;
 			lower = host->lower;
 		} else {
 			/* a repeated signed header is ambiguous: refuse it */
 			h = header_find(req, name, &count);
 			if (h == NULL || count != 1)
-				goto out;
+				return -1;
 			value = span_trim(span_of(h->value));
 			lower = true;
 		}
 		if (span_has_crlf(value))
-			goto out;
-		md_update(md, name.p, name.n);
-		md_update(md, ":", 1);
+			return -1;
+		gather_add(&g, name.p, name.n);
+		gather_add(&g, ":", 1);
 		if (lower)
-			md_update_lower(md, value);
+			gather_add_lower(&g, value);
 		else
-			md_update(md, value.p, value.n);
-		md_update(md, "\n", 1);
+			gather_add(&g, value.p, value.n);
+		gather_add(&g, "\n", 1);
 	}
-	md_update(md, "\n", 1);
-	md_update(md, s->auth->signed_headers, strlen(s->auth->signed_headers));
-	md_update(md, "\n", 1);
-	md_update(md, s->payload_hex, strlen(s->payload_hex));
-	if (EVP_DigestFinal_ex(md, out, &len) != 1 || len != SHA256_LEN)
+	gather_add(&g, "\n", 1);
+	gather_add(
+	    &g, s->auth->signed_headers, strlen(s->auth->signed_headers));
+	gather_add(&g, "\n", 1);
+	gather_add(&g, s->payload_hex, strlen(s->payload_hex));
+	md_update(g.md, g.b, g.n);
+	if (EVP_DigestFinal_ex(g.md, out, &len) != 1 || len != SHA256_LEN)
 		fatalx("tc3: EVP_DigestFinal_ex failed");
-	rc = 0;
-out:
-	EVP_MD_CTX_free(md);
-	return rc;
+	return 0;
 }
 
 /* Lowercase hex signature for one host variant into out (65 bytes). */
@@ -755,7 +813,7 @@ signature(const struct signer *s, const struct host_variant *host, char *out)
 	    hash_hex);
 	if (n < 0 || (size_t)n >= sizeof(sts))
 		return -1;
-	hmac_sha256(s->key, SHA256_LEN, sts, (size_t)n, mac);
+	hmac_sha256(s->md, s->key, SHA256_LEN, sts, (size_t)n, mac);
 	hex_encode(out, mac, sizeof(mac));
 	return 0;
 }

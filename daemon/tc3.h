@@ -81,11 +81,17 @@ struct tc3_key {
 	char service[65];
 	unsigned char key[32];
 	bool valid;
+	/* which form of the Host header verified last: 0 as sent, 1 without
+	 * ":port", 2 verbatim. A client keeps signing the same one, so it is
+	 * tried first next time. */
+	unsigned char host_first;
 };
 
 /*
  * tc3_verify() with a kept signing key: *k is used as is when it holds the
  * key of auth's date and service, and is derived anew into *k otherwise.
+ * The host form that verified last with *k is tried first (the same forms
+ * are accepted; a Node SDK client then costs one attempt, not two).
  * One k must only ever be used with one secret_key.
  */
 enum tc3_result tc3_verify_key(const struct tc3_request *req,

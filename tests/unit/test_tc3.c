@@ -782,6 +782,34 @@ test_host_variants(void **state)
 		expect_result(what, fixture_verify(&f, 0, 300), cases[i].want);
 	}
 
+	/*
+	 * A kept key tries first the form that verified last, and still
+	 * accepts every form: the three accepted signings of one Host header,
+	 * in an order that moves host_first each time, then back.
+	 */
+	static const int order[] = {0, 1, 2, 0, 2, 1};
+	static const unsigned char kind[] = {1, 0, 2}; /* see tc3.h */
+	struct tc3_key k = {.valid = false};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int c = order[i];
+		fixture_init(&f, &sig_cases[CASE_A]);
+		fixture_set(&f, "Host", cases[c].host);
+		memcpy(f.auth.signature, cases[c].signature,
+		    sizeof(f.auth.signature));
+		snprintf(what, sizeof(what), "kept key, step %zu: signed as %s",
+		    i, cases[c].signed_as);
+		expect_result(what,
+		    tc3_verify_key(&f.req, &f.auth, f.key, &k, 0, -1), TC3_OK);
+		assert_int_equal(k.host_first, kind[c]);
+		/* a bad signature moves nothing */
+		f.auth.signature[0] = f.auth.signature[0] == '0' ? '1' : '0';
+		expect_result(what,
+		    tc3_verify_key(&f.req, &f.auth, f.key, &k, 0, -1),
+		    TC3_BAD_SIGNATURE);
+		assert_int_equal(k.host_first, kind[c]);
+	}
+	tc3_key_reset(&k);
+
 	/* tc3_sign uses host_value verbatim */
 	fixture_init(&f, &sig_cases[CASE_A]);
 	assert_int_equal(tc3_sign(&f.req, &f.auth, f.key,
