@@ -344,19 +344,20 @@ reply_kept(struct api_req_priv *p)
 {
 	struct cached_reply *c = p->cache_slot;
 	struct api_req *req = &p->pub;
-	struct buf b = {0};
+	static const char id_open[] = ",\"RequestId\":\"", id_close[] = "\"}}";
+	const struct http_part parts[] = {
+	    {c->body, c->len},
+	    {id_open, sizeof(id_open) - 1},
+	    {req->request_id, strlen(req->request_id)},
+	    {id_close, sizeof(id_close) - 1},
+	};
 
-	buf_reserve(&b, c->len + sizeof(",\"RequestId\":\"\"}}") + 36);
-	buf_add(&b, c->body, c->len);
-	buf_adds(&b, ",\"RequestId\":\"");
-	buf_adds(&b, req->request_id);
-	buf_adds(&b, "\"}}");
 	log_debug("api: %s app=%llu ok (kept reply, version %lld) %llums",
 	    req->action->name, (unsigned long long)req->app_id,
 	    (long long)c->version,
 	    (unsigned long long)(now_ms() - req->started_ms));
-	http_reply(req->http, 200, "application/json", b.data, b.len, NULL);
-	buf_reset(&b);
+	http_reply_parts(req->http, 200, "application/json", parts,
+	    sizeof(parts) / sizeof(parts[0]));
 	req_free(p);
 }
 

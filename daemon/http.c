@@ -238,9 +238,10 @@ http_body(struct http_req *r, size_t *len)
 	return *len ? evbuffer_pullup(b, -1) : (const unsigned char *)"";
 }
 
-void
-http_reply(struct http_req *r, int code, const char *content_type,
-    const char *body, size_t len, const char *const *extra_headers)
+static void
+reply(struct http_req *r, int code, const char *content_type,
+    const struct http_part *parts, size_t nparts,
+    const char *const *extra_headers)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
 	struct evbuffer *b = evbuffer_new();
@@ -248,9 +249,26 @@ http_reply(struct http_req *r, int code, const char *content_type,
 	evhttp_add_header(out, "Content-Type", content_type);
 	for (size_t i = 0; extra_headers && extra_headers[i]; i += 2)
 		evhttp_add_header(out, extra_headers[i], extra_headers[i + 1]);
-	evbuffer_add(b, body, len);
+	for (size_t i = 0; i < nparts; i++)
+		evbuffer_add(b, parts[i].p, parts[i].len);
 	evhttp_send_reply(r->ev, code, code == 200 ? "OK" : "Error", b);
 	evbuffer_free(b);
 	free(r->headers);
 	free(r);
+}
+
+void
+http_reply(struct http_req *r, int code, const char *content_type,
+    const char *body, size_t len, const char *const *extra_headers)
+{
+	struct http_part part = {body, len};
+
+	reply(r, code, content_type, &part, 1, extra_headers);
+}
+
+void
+http_reply_parts(struct http_req *r, int code, const char *content_type,
+    const struct http_part *parts, size_t nparts)
+{
+	reply(r, code, content_type, parts, nparts, NULL);
 }

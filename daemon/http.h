@@ -47,4 +47,13 @@ const char *http_peer(const struct http_req *r); /* "127.0.0.1" */
 void http_reply(struct http_req *r, int code, const char *content_type,
     const char *body, size_t len, const char *const *extra_headers);
 
+/* http_reply() of a body given in pieces, without first copying them into
+ * one buffer. */
+struct http_part {
+	const void *p;
+	size_t len;
+};
+void http_reply_parts(struct http_req *r, int code, const char *content_type,
+    const struct http_part *parts, size_t nparts);
+
 #endif
