@@ -712,12 +712,15 @@ signer_init(struct signer *s, const struct tc3_request *req,
 		    req->body != NULL ? req->body : (const unsigned char *)"";
 		body_len = req->body != NULL ? req->body_len : 0;
 	}
-	if (EVP_Digest(body, body_len, digest, NULL, sha256(), NULL) != 1)
-		fatalx("tc3: EVP_Digest failed");
-	hex_encode(s->payload_hex, digest, sizeof(digest));
-	s->key = k->key;
 	if ((s->md = EVP_MD_CTX_new()) == NULL)
 		fatalx("tc3: EVP_MD_CTX_new failed");
+	if (EVP_DigestInit_ex(s->md, sha256(), NULL) != 1)
+		fatalx("tc3: EVP_DigestInit_ex failed");
+	md_update(s->md, body, body_len);
+	if (EVP_DigestFinal_ex(s->md, digest, NULL) != 1)
+		fatalx("tc3: EVP_DigestFinal_ex failed");
+	hex_encode(s->payload_hex, digest, sizeof(digest));
+	s->key = k->key;
 	return 0;
 }
 
