@@ -107,7 +107,8 @@ TAIL_PID=
 PG_STARTED=
 # shellcheck disable=SC2317 # called through trap
 cleanup() {
-	trap - EXIT INT TERM HUP
+	trap - EXIT
+	trap '' INT TERM HUP # see stop_requested
 	set +e
 	if [ -n "$SESD_PID" ] && kill -0 "$SESD_PID" 2>/dev/null; then
 		say "stopping sesd (pid $SESD_PID)"
@@ -137,11 +138,19 @@ cleanup() {
 		"$REPO/scripts/pg.sh" stop "$VAR/pg"
 	fi
 }
+# A stop signal often comes twice: a terminal or `kill -- -PGID` signals the
+# whole group, and make passes its own SIGTERM on to this script. A second
+# one must not end the script before or during cleanup (PostgreSQL was left
+# running), so the first one ignores the rest before anything else.
+# shellcheck disable=SC2317 # called through trap
+stop_requested() {
+	trap '' INT TERM HUP
+	exit "$1"
+}
 trap cleanup EXIT
 # a requested stop is a clean stop: make run should not report an error for it
-trap 'exit 0' INT
-trap 'exit 0' TERM
-trap 'exit 129' HUP
+trap 'stop_requested 0' INT TERM
+trap 'stop_requested 129' HUP
 
 # --- PostgreSQL ---
 PG_STARTED=1
