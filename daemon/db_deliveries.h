@@ -99,6 +99,14 @@ enum {
 extern struct db_stmt db_dlv_results;
 
 /*
+ * Renew: $1 bigint[] of dlv_leases ids, $2 lease seconds. Each lease still
+ * there ends no sooner than $2 from now (the rows' own lease_until is left
+ * as claimed: dlv_leases.until is what the expiry goes by).
+ * -> one row: asked, missing (expired and swept already).
+ */
+extern struct db_stmt db_dlv_renew;
+
+/*
  * Expire. No parameters. Every dlv_leases row whose time has passed (its
  * node died, or the write of its results was lost) is deleted, and those
  * of its rows still 'sending' under that lease go back to 'deferred', due

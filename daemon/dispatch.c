@@ -83,6 +83,7 @@ struct sched {
 	int claims;    /* claims in flight */
 	bool flushing; /* a results write in flight */
 	bool expiring;
+	bool renewing;
 	bool stopping;
 	uint64_t held_ms; /* sched_hold(): since when, 0: not held */
 	size_t cap; /* batch size limit: halved when a job is over 64 KiB */
@@ -91,12 +92,15 @@ struct sched {
 	char cur_at[64];
 	char cur_id[24];
 	struct resv pending, fl;
-	struct event *ev_tick, *ev_expire;
+	struct event *ev_tick, *ev_expire, *ev_renew;
 };
 
 static void tick_cb(evutil_socket_t, short, void *);
 static void expire_cb(evutil_socket_t, short, void *);
 static void expire_done(const struct db_res *, void *);
+static void renew_arm(struct sched *);
+static void renew_cb(evutil_socket_t, short, void *);
+static void renew_done(const struct db_res *, void *);
 static void claim_more(struct sched *);
 static void claim_done(const struct db_res *, void *);
 static void submit(struct sched *, int, struct job *);
@@ -144,6 +148,7 @@ sched_new(struct event_base *base, struct db *db, const struct config *cfg)
 	snprintf(s->node, sizeof(s->node), "%s:%d", host, (int)getpid());
 	s->ev_tick = event_new(base, -1, EV_PERSIST, tick_cb, s);
 	s->ev_expire = event_new(base, -1, EV_PERSIST, expire_cb, s);
+	s->ev_renew = event_new(base, -1, 0, renew_cb, s);
 	return s;
 }
 
@@ -156,6 +161,7 @@ sched_start(struct sched *s)
 	pool_start(s->pool);
 	event_add(s->ev_tick, &tick);
 	event_add(s->ev_expire, &exp);
+	renew_arm(s);
 	expire_cb(-1, 0, s);
 	log_info("dispatcher: node %s", s->node);
 }
@@ -264,6 +270,7 @@ sched_free(struct sched *s)
 	free(s->fl.lease);
 	event_free(s->ev_tick);
 	event_free(s->ev_expire);
+	event_free(s->ev_renew);
 	free(s);
 }
 
@@ -323,6 +330,77 @@ expire_done(const struct db_res *res, void *arg)
 		log_info("dispatcher: %" PRId64 " expired leases back to "
 			 "deferred, %" PRId64 " tasks finished",
 		    db_int(res, 0, 0), db_int(res, 0, 1));
+}
+
+/* Again a third of [smtp] lease from now (the lease may be reloaded). */
+static void
+renew_arm(struct sched *s)
+{
+	int64_t ms = (int64_t)s->cfg->smtp_lease * 1000 / SCHED_RENEW_DIV;
+	struct timeval tv = {
+	    (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+	event_add(s->ev_renew, &tv);
+}
+
+/*
+ * The leases this node still holds: the batches its workers are sending,
+ * and the finished ones whose results wait for their write, which deletes
+ * them. Each gets a full lease from now, so a session that outlasts one
+ * lease is not expired and sent again by another node, or by this one
+ * (DESIGN.md section 4). Batches claimed and not yet started are left to
+ * the half-lease rule of submit_ready().
+ */
+static void
+renew_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sched *s = arg;
+	const char **items;
+	const char *params[2];
+	char lease[16];
+	struct buf ids;
+	size_t n = 0, cap;
+
+	(void)fd;
+	(void)what;
+	renew_arm(s);
+	if (s->renewing)
+		return;
+	cap = (size_t)s->nslots + s->pending.nlease + s->fl.nlease;
+	items = xcalloc(cap ? cap : 1, sizeof(*items));
+	for (int i = 0; i < s->nslots; i++)
+		if (s->b[i].lease[0] != '\0')
+			items[n++] = s->b[i].lease;
+	for (size_t i = 0; i < s->pending.nlease; i++)
+		items[n++] = s->pending.lease[i];
+	for (size_t i = 0; i < s->fl.nlease; i++)
+		items[n++] = s->fl.lease[i];
+	if (n > 0) {
+		buf_init(&ids);
+		db_array_text(&ids, items, n);
+		snprintf(lease, sizeof(lease), "%d", s->cfg->smtp_lease);
+		params[0] = ids.data;
+		params[1] = lease;
+		s->renewing = true;
+		db_query(s->db, &db_dlv_renew, params, renew_done, s);
+		buf_reset(&ids);
+	}
+	free(items);
+}
+
+static void
+renew_done(const struct db_res *res, void *arg)
+{
+	struct sched *s = arg;
+
+	s->renewing = false;
+	if (!db_res_ok(res, "dispatcher: renewing leases"))
+		return;
+	if (db_int(res, 0, 1) > 0)
+		log_warn("dispatcher: %" PRId64 " of %" PRId64
+			 " leases had expired before they could be "
+			 "renewed; their deliveries may be sent twice",
+		    db_int(res, 0, 1), db_int(res, 0, 0));
 }
 
 static void

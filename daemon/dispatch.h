@@ -7,9 +7,11 @@
  * over so the worker never waits for the database (a next batch that waited
  * out half its lease goes back to the queue instead), hands them over
  * (pool.h), collects the per-recipient results
- * and writes them back in batches; every SCHED_EXPIRE_MS it returns expired
- * leases to the queue. Nothing another node needs is kept in memory: the
- * database is the queue, so several sesd share the work.
+ * and writes them back in batches; it renews the leases of the batches
+ * its workers are sending, however long their sessions take; every
+ * SCHED_EXPIRE_MS it returns expired leases to the queue. Nothing another
+ * node needs is kept in memory: the database is the queue, so several sesd
+ * share the work.
  *
  * Duplicates: a batch whose SMTP session finished but whose results were
  * not written (sesd killed, database gone past the lease) is sent again
@@ -25,6 +27,8 @@
 
 #define SCHED_TICK_MS   200
 #define SCHED_EXPIRE_MS 10000
+/* the leases held are renewed every [smtp] lease / SCHED_RENEW_DIV */
+#define SCHED_RENEW_DIV 3
 /* results are written when this many are waiting, or a batch is over */
 #define SCHED_FLUSH_MAX   1000
 #define SCHED_HOLD_MAX_MS 5000

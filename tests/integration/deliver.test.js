@@ -314,6 +314,44 @@ test('a next batch that waited out half its lease goes back to the queue, and is
 	}
 });
 
+test('a session that outlasts its lease keeps it: renewed, never expired and sent again', async () => {
+	/* each DATA answered after 4 s: a batch of 5 takes ~20 s, twice the 10 s lease. A second
+	 * node started 12 s after the claim sweeps expired leases at once: had the lease not been
+	 * renewed, it would send the batch back to the queue and it would go out twice */
+	const sink = await startSink({ args: ['-w', '4'] });
+	const conf = { ...smtpConf(sink, { workers: 1, messages_per_session: 5, lease: '10s' }), sesd: { log_level: 'info' } };
+	const s1 = await startSesd({ pg, conf });
+	let s2;
+	try {
+		const A = sdkClient(s1, 0);
+		const emails = Array.from({ length: 5 }, (_, i) => `long${i}@example.org`);
+		const list = await newList(A, 'long session', emails.map((e) => ({ Email: e, TemplateData: '{"name":"L","code":"0"}' })));
+		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Long {{name}}',
+			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		await waitFor('the batch claimed', () => pg.psql(`SELECT count(*) FROM deliveries
+			WHERE task_id = ${r.TaskId} AND state = 'sending'`) === '5', 10000);
+		await sleep(12000);
+		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sending'`), '5',
+			'the session is still going');
+		assert.equal(pg.psql("SELECT count(*) FROM dlv_leases WHERE until > now() + interval '3 seconds'"), '1',
+			'the lease was renewed past its first end');
+		s2 = await startSesd({ pg, conf, migrate: false });
+		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 60000);
+		await sleep(300);
+		const copies = copiesAt(sink);
+		assert.deepEqual(emails.map((e) => copies[e]), emails.map(() => 1), 'each recipient exactly once');
+		assert.equal(pg.psql(`SELECT string_agg(DISTINCT state || ':' || attempts, ',') FROM deliveries
+			WHERE task_id = ${r.TaskId}`), 'sent:1');
+		assert.equal(pg.psql('SELECT count(*) FROM dlv_leases'), '0');
+		assert.doesNotMatch(s1.log() + s2.log(), /[1-9]\d* expired leases back to deferred|leases had expired/);
+	} finally {
+		if (s2)
+			await s2.stop();
+		await s1.stop();
+		await sink.stop();
+	}
+});
+
 test('two sesd on one database share a 10,000-recipient task, each recipient once', async () => {
 	const sink = await startSink();
 	const conf = { ...smtpConf(sink, { workers: 2, messages_per_session: 100 }), sesd: { log_level: 'debug' } };
