@@ -130,6 +130,17 @@ async function newList(client, name, datas) {
 	return r.ReceiverId;
 }
 
+/* A TaskType 1 BatchSendEmail with the test template to a new list of n recipients,
+ * `${prefix}0@example.org` and on: { emails, r } */
+async function batchTo(client, prefix, n) {
+	const emails = Array.from({ length: n }, (_, i) => `${prefix}${i}@example.org`);
+	const list = await newList(client, `batch ${prefix}`,
+		emails.map((e) => ({ Email: e, TemplateData: `{"name":"${prefix}","code":"0"}` })));
+	const r = await client.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: `${prefix} {{name}}`,
+		TaskType: 1, Template: { TemplateID: ids.tpl } });
+	return { emails, r };
+}
+
 before(async () => {
 	pg = await startPg();
 });
@@ -242,10 +253,7 @@ test('a worker killed mid-batch is replaced and its batch retried: the others ex
 	const sesd = await startSesd({ pg, conf: smtpConf(sink, { workers: 1, messages_per_session: 5 }) });
 	try {
 		const A = sdkClient(sesd, 0);
-		const emails = Array.from({ length: 15 }, (_, i) => `k${i}@example.org`);
-		const list = await newList(A, 'kill', emails.map((e) => ({ Email: e, TemplateData: '{"name":"K","code":"0"}' })));
-		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Kill {{name}}',
-			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		const { emails, r } = await batchTo(A, 'k', 15);
 		await waitFor('a batch in flight', () => pg.psql(`SELECT count(*) FROM deliveries
 			WHERE task_id = ${r.TaskId} AND state = 'sending'`) !== '0');
 		await sleep(1500); /* the session is in its first DATA waits */
@@ -294,10 +302,7 @@ test('a next batch that waited out half its lease goes back to the queue, and is
 		sesd: { log_level: 'info' } } });
 	try {
 		const A = sdkClient(sesd, 0);
-		const emails = Array.from({ length: 6 }, (_, i) => `h${i}@example.org`);
-		const list = await newList(A, 'half lease', emails.map((e) => ({ Email: e, TemplateData: '{"name":"H","code":"0"}' })));
-		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Half {{name}}',
-			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		const { emails, r } = await batchTo(A, 'h', 6);
 		await sesd.waitForLog(/back to the queue: it waited \d+ ms for smtp 1, over half its lease/, 20000);
 		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 60000);
 		await sleep(300);
@@ -324,10 +329,7 @@ test('a session that outlasts its lease keeps it: renewed, never expired and sen
 	let s2;
 	try {
 		const A = sdkClient(s1, 0);
-		const emails = Array.from({ length: 5 }, (_, i) => `long${i}@example.org`);
-		const list = await newList(A, 'long session', emails.map((e) => ({ Email: e, TemplateData: '{"name":"L","code":"0"}' })));
-		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Long {{name}}',
-			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		const { emails, r } = await batchTo(A, 'long', 5);
 		await waitFor('the batch claimed', () => pg.psql(`SELECT count(*) FROM deliveries
 			WHERE task_id = ${r.TaskId} AND state = 'sending'`) === '5', 10000);
 		await sleep(12000);
@@ -359,10 +361,7 @@ test('two sesd on one database share a 10,000-recipient task, each recipient onc
 	const s2 = await startSesd({ pg, conf, migrate: false });
 	try {
 		const A = sdkClient(s1, 0);
-		const emails = Array.from({ length: 10000 }, (_, i) => `u${i}@example.org`);
-		const list = await newList(A, 'ten thousand', emails.map((e) => ({ Email: e, TemplateData: '{"name":"U","code":"1"}' })));
-		const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'Bulk {{name}}',
-			TaskType: 1, Template: { TemplateID: ids.tpl } });
+		const { emails, r } = await batchTo(A, 'u', 10000);
 		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 300000);
 		await sleep(300);
 		const count = Object.fromEntries(Object.entries(copiesAt(sink)).filter(([rc]) => rc.startsWith('u')));
@@ -554,10 +553,7 @@ test('SIGTERM mid-batch: the session finishes, results are written, nothing left
 	const sink = await startSink({ args: ['-w', '1'] });
 	const sesd = await startSesd({ pg, conf: smtpConf(sink, { workers: 1, messages_per_session: 3 }) });
 	const A = sdkClient(sesd, 0);
-	const emails = Array.from({ length: 6 }, (_, i) => `t${i}@example.org`);
-	const list = await newList(A, 'term', emails.map((e) => ({ Email: e, TemplateData: '{"name":"T","code":"0"}' })));
-	const r = await A.BatchSendEmail({ FromEmailAddress: SENDER, ReceiverId: list, Subject: 'T {{name}}',
-		TaskType: 1, Template: { TemplateID: ids.tpl } });
+	const { emails, r } = await batchTo(A, 't', 6);
 	await waitFor('a batch in flight', () => pg.psql(`SELECT count(*) FROM deliveries
 		WHERE task_id = ${r.TaskId} AND state = 'sending'`) !== '0');
 	await sesd.stop({ timeoutMs: 20000 });
