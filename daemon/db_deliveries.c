@@ -132,13 +132,11 @@ struct db_stmt db_dlv_results = {"dlv_results",
 struct db_stmt db_dlv_analyze = {
     "dlv_analyze", "SELECT sesd_analyze_deliveries()", 0, 0};
 
-/* never shortens a lease; an id gone (expired and swept) is just counted */
+/* never shortens a lease */
 struct db_stmt db_dlv_renew = {"dlv_renew",
-    "WITH r AS (UPDATE dlv_leases "
-    "  SET until = greatest(until, now() + $2::int * interval '1 second') "
-    "  WHERE id = ANY ($1::bigint[]) RETURNING id) "
-    "SELECT cardinality($1::bigint[]), "
-    "cardinality($1::bigint[]) - (SELECT count(*) FROM r)",
+    "UPDATE dlv_leases "
+    "SET until = greatest(until, now() + $2::int * interval '1 second') "
+    "WHERE id = ANY ($1::bigint[]) RETURNING id",
     2, 0};
 
 struct db_stmt db_dlv_expire = {"dlv_expire",

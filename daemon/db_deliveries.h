@@ -102,7 +102,8 @@ extern struct db_stmt db_dlv_results;
  * Renew: $1 bigint[] of dlv_leases ids, $2 lease seconds. Each lease still
  * there ends no sooner than $2 from now (the rows' own lease_until is left
  * as claimed: dlv_leases.until is what the expiry goes by).
- * -> one row: asked, missing (expired and swept already).
+ * -> id of each lease renewed (one missing was deleted: its results were
+ *    written, or it expired and was swept).
  */
 extern struct db_stmt db_dlv_renew;
 

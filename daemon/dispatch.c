@@ -92,6 +92,7 @@ struct sched {
 	char cur_at[64];
 	char cur_id[24];
 	struct resv pending, fl;
+	struct resv renew_asked; /* the leases of the renewal in flight */
 	struct event *ev_tick, *ev_expire, *ev_renew;
 };
 
@@ -268,6 +269,7 @@ sched_free(struct sched *s)
 	free(s->fl.v);
 	free(s->pending.lease);
 	free(s->fl.lease);
+	free(s->renew_asked.lease);
 	event_free(s->ev_tick);
 	event_free(s->ev_expire);
 	event_free(s->ev_renew);
@@ -375,6 +377,9 @@ renew_cb(evutil_socket_t fd, short what, void *arg)
 		items[n++] = s->pending.lease[i];
 	for (size_t i = 0; i < s->fl.nlease; i++)
 		items[n++] = s->fl.lease[i];
+	s->renew_asked.nlease = 0;
+	for (size_t i = 0; i < n; i++)
+		add_lease(&s->renew_asked, items[i]);
 	if (n > 0) {
 		buf_init(&ids);
 		db_array_text(&ids, items, n);
@@ -388,19 +393,44 @@ renew_cb(evutil_socket_t fd, short what, void *arg)
 	free(items);
 }
 
+/* True when lease is the lease of a batch a worker is still sending. */
+static bool
+lease_sending(const struct sched *s, const char *lease)
+{
+	for (int i = 0; i < s->nslots; i++)
+		if (strcmp(s->b[i].lease, lease) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * res: the leases renewed. One asked for and not renewed was either
+ * deleted by this node's own results write meanwhile (its batch is no
+ * longer being sent: fine) or expired and swept: then its batch may be
+ * sent again by another node, which is worth a warning.
+ */
 static void
 renew_done(const struct db_res *res, void *arg)
 {
 	struct sched *s = arg;
+	size_t lost = 0;
 
 	s->renewing = false;
 	if (!db_res_ok(res, "dispatcher: renewing leases"))
 		return;
-	if (db_int(res, 0, 1) > 0)
-		log_warn("dispatcher: %" PRId64 " of %" PRId64
-			 " leases had expired before they could be "
-			 "renewed; their deliveries may be sent twice",
-		    db_int(res, 0, 1), db_int(res, 0, 0));
+	for (size_t k = 0; k < s->renew_asked.nlease; k++) {
+		const char *id = s->renew_asked.lease[k];
+		bool renewed = false;
+		for (int i = 0; i < res->nrows && !renewed; i++)
+			renewed = strcmp(db_val(res, i, 0), id) == 0;
+		if (!renewed && lease_sending(s, id))
+			lost++;
+	}
+	if (lost > 0)
+		log_warn("dispatcher: %zu leases of batches being sent had "
+			 "expired before they could be renewed; their "
+			 "deliveries may be sent twice",
+		    lost);
 }
 
 static void

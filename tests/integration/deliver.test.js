@@ -338,6 +338,10 @@ test('a session that outlasts its lease keeps it: renewed, never expired and sen
 		assert.equal(pg.psql("SELECT count(*) FROM dlv_leases WHERE until > now() + interval '3 seconds'"), '1',
 			'the lease was renewed past its first end');
 		s2 = await startSesd({ pg, conf, migrate: false });
+		/* a lease lost all the same (as if swept while the node was cut off) is reported at
+		 * the next renewal; the rows stay the node's, since nothing defers them */
+		pg.psql('DELETE FROM dlv_leases');
+		await s1.waitForLog(/1 leases of batches being sent had expired before they could be renewed/, 8000);
 		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 60000);
 		await sleep(300);
 		const copies = copiesAt(sink);
@@ -345,7 +349,7 @@ test('a session that outlasts its lease keeps it: renewed, never expired and sen
 		assert.equal(pg.psql(`SELECT string_agg(DISTINCT state || ':' || attempts, ',') FROM deliveries
 			WHERE task_id = ${r.TaskId}`), 'sent:1');
 		assert.equal(pg.psql('SELECT count(*) FROM dlv_leases'), '0');
-		assert.doesNotMatch(s1.log() + s2.log(), /[1-9]\d* expired leases back to deferred|leases had expired/);
+		assert.doesNotMatch(s1.log() + s2.log(), /[1-9]\d* expired leases back to deferred/);
 	} finally {
 		if (s2)
 			await s2.stop();
