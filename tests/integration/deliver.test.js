@@ -44,15 +44,6 @@ function smtpConf(sink, extra = {}) {
 	};
 }
 
-/* how many copies of each envelope recipient the sink received */
-function copiesAt(sink) {
-	const copies = {};
-	for (const m of sink.messages())
-		for (const e of m.rcpts)
-			copies[e] = (copies[e] || 0) + 1;
-	return copies;
-}
-
 function rows(sql) {
 	const out = pg.psql(sql);
 	return out === '' ? [] : out.split('\n').map((l) => l.split('|'));
@@ -276,7 +267,7 @@ test('a worker killed mid-batch is replaced and its batch retried: the others ex
 		const replaced = sesd.group().filter((p) => p !== sesd.pid);
 		assert.equal(replaced.length, 1);
 		assert.notEqual(replaced[0], workers[0]);
-		const copies = copiesAt(sink);
+		const copies = sink.copies();
 		for (const e of emails) {
 			if (batch.has(e))
 				assert.ok(copies[e] >= 1 && copies[e] <= 2, `${e} (killed batch) received ${copies[e]} times`);
@@ -306,7 +297,7 @@ test('a next batch that waited out half its lease goes back to the queue, and is
 		await sesd.waitForLog(/back to the queue: it waited \d+ ms for smtp 1, over half its lease/, 20000);
 		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 60000);
 		await sleep(300);
-		const copies = copiesAt(sink);
+		const copies = sink.copies();
 		assert.deepEqual(emails.map((e) => copies[e]), emails.map(() => 1), 'each recipient exactly once');
 		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sent'`), '6');
 		/* the batch given back was claimed again: one attempt more, never sent twice */
@@ -344,7 +335,7 @@ test('a session that outlasts its lease keeps it: renewed, never expired and sen
 		await s1.waitForLog(/1 leases of batches being sent had expired before they could be renewed/, 8000);
 		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 60000);
 		await sleep(300);
-		const copies = copiesAt(sink);
+		const copies = sink.copies();
 		assert.deepEqual(emails.map((e) => copies[e]), emails.map(() => 1), 'each recipient exactly once');
 		assert.equal(pg.psql(`SELECT string_agg(DISTINCT state || ':' || attempts, ',') FROM deliveries
 			WHERE task_id = ${r.TaskId}`), 'sent:1');
@@ -368,7 +359,7 @@ test('two sesd on one database share a 10,000-recipient task, each recipient onc
 		const { emails, r } = await batchTo(A, 'u', 10000);
 		await waitFor('task finished', () => pg.psql(`SELECT status FROM send_tasks WHERE id = ${r.TaskId}`) === '10', 300000);
 		await sleep(300);
-		const count = Object.fromEntries(Object.entries(copiesAt(sink)).filter(([rc]) => rc.startsWith('u')));
+		const count = Object.fromEntries(Object.entries(sink.copies()).filter(([rc]) => rc.startsWith('u')));
 		assert.equal(Object.keys(count).length, 10000);
 		assert.deepEqual([...new Set(Object.values(count))], [1], 'some recipient got more than one message');
 		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId} AND state = 'sent'`), '10000');

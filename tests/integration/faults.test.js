@@ -64,15 +64,6 @@ const deliveries = (pg, task) => rows(pg, `SELECT email, state, attempts, coales
 	FROM deliveries WHERE task_id = ${task} ORDER BY email`);
 const today = (pg) => pg.psql(`SELECT to_char((now() AT TIME ZONE '${ZONE}')::date, 'YYYY-MM-DD')`);
 
-/* recipient -> number of messages in smtp-sink's dumps */
-function perRcpt(sink) {
-	const count = {};
-	for (const m of sink.messages())
-		for (const rc of m.rcpts)
-			count[rc] = (count[rc] || 0) + 1;
-	return count;
-}
-
 function httpRequest(method, url, body) {
 	const u = new URL(url);
 	return new Promise((resolve, reject) => {
@@ -161,7 +152,7 @@ test('per-recipient faults: ok sent once, 550 bounced + suppressed, 451 deferred
 			AND email = 'soft1@example.org'`)) >= 2);
 		await waitFor('task status 10', () => taskStatus(pg, r.TaskId) === '10', 30000, dump);
 		await sleep(300);
-		assert.deepEqual(perRcpt(sink), { 'soft1@example.org': 1 });
+		assert.deepEqual(sink.copies(), { 'soft1@example.org': 1 });
 		assert.deepEqual(acceptedByFault, ['ok1@example.org'], 'test_sink.py accepted ok1 once, nothing else');
 		assert.deepEqual(deliveries(pg, r.TaskId).map((x) => [x[0], x[1]]), [
 			['hard1@example.org', 'bounced'], ['ok1@example.org', 'sent'], ['soft1@example.org', 'sent']]);
@@ -214,7 +205,7 @@ test('relay down: deferred (connection refused), then sent once the relay listen
 		await waitFor('task status 10', () => taskStatus(pg, r.TaskId) === '10', 30000, dump);
 		assert.ok(Date.now() - started < bound);
 		await sleep(300);
-		assert.deepEqual(perRcpt(sink), Object.fromEntries(emails.map((e) => [e, 1])));
+		assert.deepEqual(sink.copies(), Object.fromEntries(emails.map((e) => [e, 1])));
 	} finally {
 		if (sesd)
 			await sesd.stop();
@@ -263,7 +254,7 @@ test('unsubscribe end to end: List-Unsubscribe URL, GET, one-click POST, next ta
 		assert.deepEqual(deliveries(pg, r2.TaskId).map((x) => [x[0], x[1]]),
 			[['ua@example.org', 'suppressed'], ['ub@example.org', 'sent']]);
 		await sleep(500);
-		assert.deepEqual(perRcpt(sink), { 'ua@example.org': 1, 'ub@example.org': 2 });
+		assert.deepEqual(sink.copies(), { 'ua@example.org': 1, 'ub@example.org': 2 });
 
 		const mid = pg.psql(`SELECT message_id FROM deliveries WHERE task_id = ${r2.TaskId} AND email = 'ua@example.org'`);
 		const st = (await A.GetSendEmailStatus({ RequestDate: today(pg), Offset: 0, Limit: 100,
@@ -304,7 +295,7 @@ test('two sesd on one database deliver 10,000 recipients, each exactly once', { 
 		await sleep(500);
 		assert.equal(pg.psql(`SELECT count(*) FROM deliveries WHERE task_id = ${r.TaskId}`), String(N));
 		assert.equal(progress(), JSON.stringify([['sent', String(N)]]));
-		const count = perRcpt(sink);
+		const count = sink.copies();
 		assert.equal(Object.keys(count).length, N, 'distinct recipients at the sink');
 		const dup = Object.entries(count).filter(([, n]) => n !== 1);
 		assert.deepEqual(dup, [], 'recipients delivered more than once');

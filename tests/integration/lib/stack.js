@@ -521,8 +521,8 @@ function listFiles(dir) {
  * port, which must have no listener: smtp-sink uses SO_REUSEPORT), one file per mail
  * transaction in dumpDir (default a fresh /tmp dir). args: extra smtp-sink options, e.g.
  * ['-r', 'RCPT'] (4xx every RCPT) or ['-f', 'RCPT'] (5xx).
- *   { host, port, dir, pid, log(), files(), messages() (parsed dumps), waitForMessages(n, ms),
- *     stop() }
+ *   { host, port, dir, pid, log(), files(), messages() (parsed dumps), copies() (envelope
+ *     recipient -> messages received for it), waitForMessages(n, ms), stop() }
  */
 async function startSink({ dumpDir, args = [], port: wantPort } = {}) {
 	if (wantPort && listeningOn(wantPort))
@@ -548,6 +548,13 @@ async function startSink({ dumpDir, args = [], port: wantPort } = {}) {
 		log: () => readIf(logPath),
 		files: () => listFiles(dir),
 		messages: () => listFiles(dir).map(parseDump),
+		copies() {
+			const count = {};
+			for (const m of sink.messages())
+				for (const rc of m.rcpts)
+					count[rc] = (count[rc] || 0) + 1;
+			return count;
+		},
 		async waitForMessages(n, timeoutMs = 30000) {
 			const deadline = Date.now() + timeoutMs;
 			for (;;) {
